@@ -1,0 +1,26 @@
+"""Simulator of the open web's content ecosystem under self-consuming generative models.
+
+Public entry points: :class:`Culture` (the ground truth), :func:`load_scenario`
+and :class:`Scenario` (run definitions), :func:`simulate` and
+:func:`run_scenario` (running), :func:`read_timeseries` (results) and
+:func:`run_checks` (validation against published results).
+"""
+
+from ecosystem.culture import Culture
+from ecosystem.results import read_manifest, read_timeseries
+from ecosystem.runner import run_scenario, simulate
+from ecosystem.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
+
+__all__ = [
+    "Culture",
+    "Scenario",
+    "ScenarioError",
+    "available_scenarios",
+    "load_scenario",
+    "read_manifest",
+    "read_timeseries",
+    "run_scenario",
+    "simulate",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,148 @@
+"""The single-model self-consuming loop of the literature (lab mode).
+
+Core objects: :func:`self_consuming_loop` (an iterator over model generations
+of one of the three loops of Alemohammad et al., ICLR 2024, with sampling bias
+and with replace, accumulate or accumulate-subsample data), :class:`Generation`
+(one fitted generation and its training set) and :func:`lab_steps` (the loop of
+a scenario with every metric, as tidy rows per generation).
+
+Generation indexing: generation 1 is the fit on real data only; generation
+``g > 1`` is fitted on data that includes samples of generation ``g - 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+import models
+from ecosystem.culture import Culture
+from ecosystem.metrics import evaluate, subsample
+from ecosystem.randomness import Streams
+from ecosystem.scenario import LabSettings, Scenario
+from models.base import GenerativeModel
+
+__all__ = ["Generation", "StepRows", "lab_steps", "make_culture", "self_consuming_loop"]
+
+StepRows = list[tuple[int, str, str, float]]
+
+
+@dataclass
+class Generation:
+    """One model generation: the fitted model and the data it was fitted on."""
+
+    index: int
+    model: GenerativeModel
+    train: torch.Tensor
+    synthetic: torch.Tensor
+
+    @property
+    def synthetic_share(self) -> float:
+        """Share of the training set that is synthetic."""
+        return int(self.synthetic.sum()) / len(self.synthetic) if len(self.synthetic) else 0.0
+
+
+def self_consuming_loop(
+    culture: Culture,
+    model: GenerativeModel,
+    settings: LabSettings,
+    generations: int,
+    generator: torch.Generator,
+) -> Iterator[Generation]:
+    """Fit ``model`` generation after generation, feeding it its own samples.
+
+    Per generation ``g > 1`` the new data are: ``n_synthetic`` samples of the
+    previous model (drawn with ``settings.bias``), plus the fixed real set
+    (``synthetic_augmentation``) or ``n_real`` fresh real samples
+    (``fresh_data``). ``replace`` trains on the new data only, ``accumulate``
+    on everything so far, ``accumulate_subsample`` on a random subset of
+    everything so far as large as the new data.
+    """
+    _check_loop(settings, generations)
+    real, _ = culture.sample(settings.n_real, generator)
+    pool = [(real, torch.zeros(len(real), dtype=torch.bool))]
+    train, synthetic = real, pool[0][1]
+    for index in range(1, generations + 1):
+        if index > 1:
+            fresh_x, fresh_synthetic = _new_data(culture, model, settings, real, generator)
+            if settings.data == "replace":
+                train, synthetic = fresh_x, fresh_synthetic
+            else:
+                if settings.loop == "synthetic_augmentation":
+                    # the fixed real set is already in the pool: add only the new samples
+                    fresh_x, fresh_synthetic = fresh_x[fresh_synthetic], fresh_synthetic[fresh_synthetic]
+                pool.append((fresh_x, fresh_synthetic))
+                train = torch.cat([x for x, _ in pool])
+                synthetic = torch.cat([s for _, s in pool])
+                if settings.data == "accumulate_subsample":
+                    size = _replace_size(settings)
+                    keep = torch.randperm(len(train), generator=generator)[:size]
+                    train, synthetic = train[keep], synthetic[keep]
+        model.fit(train, generator=generator)
+        yield Generation(index, model, train, synthetic)
+
+
+def _new_data(
+    culture: Culture,
+    model: GenerativeModel,
+    settings: LabSettings,
+    real: torch.Tensor,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    synthetic = model.sample(settings.n_synthetic, bias=settings.bias, generator=generator)
+    if settings.loop == "fully_synthetic":
+        human = real[:0]
+    elif settings.loop == "synthetic_augmentation":
+        human = real
+    else:
+        human, _ = culture.sample(settings.n_real, generator)
+    x = torch.cat([human, synthetic])
+    mask = torch.cat([torch.zeros(len(human), dtype=torch.bool), torch.ones(len(synthetic), dtype=torch.bool)])
+    return x, mask
+
+
+def _replace_size(settings: LabSettings) -> int:
+    """Training-set size of a generation under ``replace`` (the subsample size)."""
+    real = 0 if settings.loop == "fully_synthetic" else settings.n_real
+    return real + settings.n_synthetic
+
+
+def _check_loop(settings: LabSettings, generations: int) -> None:
+    if settings.n_real < 2:
+        raise ValueError(f"lab.n_real must be >= 2 to fit the first generation, got {settings.n_real}")
+    if generations > 1 and settings.loop == "fully_synthetic" and settings.n_synthetic < 2:
+        raise ValueError("lab.n_synthetic must be >= 2 for the fully synthetic loop")
+
+
+def make_culture(scenario: Scenario, generator: torch.Generator) -> Culture:
+    """The scenario's ground truth, drawn from ``generator``."""
+    return Culture.generate(generator, **scenario.culture.model_dump(), reference_k=scenario.metrics.k)
+
+
+def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
+    """Run a lab scenario: per generation, the tidy rows of every metric.
+
+    Scopes: ``model`` (a fixed-size sample of the model, drawn with the loop's
+    bias: what it would publish) and ``training`` (its training set).
+    """
+    streams = Streams(scenario.seed)
+    culture = make_culture(scenario, streams.torch("culture"))
+    model = models.make(scenario.model.name, **scenario.model.params)
+    data_generator = streams.torch("lab")
+    metric_generator = streams.torch("metrics")
+    settings, metric_settings = scenario.lab, scenario.metrics
+    for generation in self_consuming_loop(culture, model, settings, scenario.steps, data_generator):
+        index = generation.index
+        published = model.sample(metric_settings.samples, bias=settings.bias, generator=metric_generator)
+        seen = subsample(generation.train, metric_settings.samples, metric_generator)
+        rows: StepRows = []
+        for scope, sample in (("model", published), ("training", seen)):
+            values = evaluate(
+                culture, sample, k=metric_settings.k, min_topic_fraction=metric_settings.min_topic_fraction
+            )
+            rows.extend((index, scope, metric, value) for metric, value in values.items())
+        rows.append((index, "training", "synthetic_share", generation.synthetic_share))
+        rows.append((index, "training", "size", float(len(generation.train))))
+        yield index, rows

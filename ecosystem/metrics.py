@@ -1,0 +1,470 @@
+"""Quality and diversity metrics for samples of the web's content, on fixed-size samples.
+
+Core objects:
+
+- `Reference`: a real sample prepared once (k-NN radii, mean, covariance) so that many fake
+  samples can be scored against it without recomputing anything on the real side.
+- `precision_recall`, `density_coverage`: k-NN manifold metrics (fidelity and diversity).
+- `frechet_distance`: distance between Gaussian fits of the two samples.
+- `topic_coverage`, `tail_mass_ratio`, `topic_entropy`: what a sample keeps of the truth's topics.
+- `subsample`: caps a population at a fixed size so the cost of a step stays flat.
+- `evaluate`: every metric of one sample against a culture in a single call.
+
+All distance work runs in float64, in row blocks of bounded size, and every result is exactly
+invariant to the order of rows: k-NN metrics are counts, and moments are taken over rows in a
+canonical (lexicographic) order.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "METRIC_NAMES",
+    "Reference",
+    "density_coverage",
+    "evaluate",
+    "frechet_distance",
+    "knn_radii",
+    "precision_recall",
+    "subsample",
+    "tail_mass_ratio",
+    "topic_coverage",
+    "topic_entropy",
+    "topic_histogram",
+]
+
+# The keys of `evaluate`'s result, in a stable order.
+METRIC_NAMES = (
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "frechet",
+    "log_likelihood",
+    "topic_coverage",
+    "tail_mass_ratio",
+    "topic_entropy",
+)
+
+# Largest distance block held in memory at once (float64 elements, 32 MiB), and its row cap.
+_BLOCK_ELEMENTS = 1 << 22
+_MAX_BLOCK_ROWS = 4096
+# Pairwise differences rather than the |a|^2 + |b|^2 - 2ab expansion: each distance then depends
+# only on its two points, so it is bit-identical whatever the rows' order or block.
+_EXACT_DISTANCES = "donot_use_mm_for_euclid_dist"
+_WEIGHT_SUM_TOLERANCE = 1e-6
+
+ArrayLike = np.ndarray | Tensor
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks
+
+
+def _as_points(x: Any, name: str) -> Tensor:
+    """`x` as a contiguous float64 CPU tensor of shape [n, d] with finite entries."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = np.asarray(x, dtype=np.float64)
+        # torch.from_numpy warns on read-only arrays; the copy also fixes foreign byte order.
+        x = torch.from_numpy(x if x.flags.writeable else x.copy())
+    elif isinstance(x, Tensor):
+        if x.dtype.is_complex or x.dtype == torch.bool:
+            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = x.detach()
+    else:
+        raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape [n, d] with d >= 1, got {tuple(x.shape)}")
+    x = x.to(device="cpu", dtype=torch.float64).contiguous()
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must contain only finite values")
+    return x
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    return int(k)
+
+
+def _check_same_dim(real: Tensor, fake: Tensor, name: str = "fake") -> None:
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(
+            f"{name} must have the real sample's dimension {real.shape[1]}, got {fake.shape[1]}"
+        )
+
+
+def _as_topics(topics: Any, n_topics: int) -> Tensor:
+    """Topic ids as a non-empty 1-D int64 tensor with values in [0, n_topics)."""
+    if isinstance(topics, np.ndarray):
+        if topics.dtype.kind not in "iu":
+            raise ValueError(f"topics must hold integer topic ids, got dtype {topics.dtype}")
+        topics = torch.from_numpy(np.array(topics, dtype=np.int64))
+    elif isinstance(topics, Tensor):
+        if topics.dtype.is_floating_point or topics.dtype.is_complex or topics.dtype == torch.bool:
+            raise ValueError(f"topics must hold integer topic ids, got dtype {topics.dtype}")
+    else:
+        raise ValueError(
+            f"topics must be a numpy array or torch tensor, got {type(topics).__name__}"
+        )
+    if topics.ndim != 1 or topics.numel() == 0:
+        raise ValueError(f"topics must be a non-empty 1-D array, got shape {tuple(topics.shape)}")
+    topics = topics.to(device="cpu", dtype=torch.int64)
+    if int(topics.min()) < 0 or int(topics.max()) >= n_topics:
+        raise ValueError(f"topics must lie in [0, {n_topics}), got values outside it")
+    return topics
+
+
+def _check_n_topics(n_topics: Any, minimum: int = 1) -> int:
+    if isinstance(n_topics, bool) or not isinstance(n_topics, Integral) or n_topics < minimum:
+        raise ValueError(f"n_topics must be an integer >= {minimum}, got {n_topics!r}")
+    return int(n_topics)
+
+
+def _as_weights(true_weights: Any) -> Tensor:
+    """The truth's topic weights as float64: 1-D, non-negative, summing to 1."""
+    weights = torch.as_tensor(true_weights).detach().to(device="cpu", dtype=torch.float64)
+    if weights.ndim != 1 or weights.numel() == 0:
+        raise ValueError(
+            f"true_weights must be a non-empty 1-D array, got shape {tuple(weights.shape)}"
+        )
+    total = float(weights.sum())
+    if (
+        not torch.isfinite(weights).all()
+        or (weights < 0).any()
+        or abs(total - 1.0) > _WEIGHT_SUM_TOLERANCE
+    ):
+        raise ValueError("true_weights must be finite, non-negative and sum to 1")
+    return weights / total
+
+
+# ---------------------------------------------------------------------------------------------
+# k-NN geometry
+
+
+def _block_rows(n_other: int) -> int:
+    return max(1, min(_MAX_BLOCK_ROWS, _BLOCK_ELEMENTS // max(n_other, 1)))
+
+
+def _knn_radii(x: Tensor, k: int) -> Tensor:
+    rows = _block_rows(x.shape[0])
+    radii = []
+    for start in range(0, x.shape[0], rows):
+        distances = torch.cdist(x[start : start + rows], x, compute_mode=_EXACT_DISTANCES)
+        # Each point is its own nearest neighbour at distance 0, hence k + 1.
+        nearest = torch.topk(distances, k + 1, dim=1, largest=False, sorted=True).values
+        radii.append(nearest[:, k])
+    return torch.cat(radii)
+
+
+def knn_radii(x: ArrayLike, k: int = 5) -> Tensor:
+    """Distance from each point of `x` [n, d] to its k-th nearest other point, as float64 [n].
+
+    These radii define the k-NN balls that approximate a sample's support (Kynkaanniemi et al.
+    2019).
+    """
+    k = _check_k(k)
+    points = _as_points(x, "x")
+    if k >= points.shape[0]:
+        raise ValueError(f"k must be less than the number of points in x ({points.shape[0]})")
+    return _knn_radii(points, k)
+
+
+def _canonical_rows(x: Tensor) -> Tensor:
+    """Rows of `x` in lexicographic order, so that sums over rows ignore the input order."""
+    order = np.lexsort(x.numpy().T)
+    return x[torch.from_numpy(order)]
+
+
+def _moments(x: Tensor, name: str) -> tuple[Tensor, Tensor]:
+    """Mean [d] and unbiased covariance [d, d] of the rows of `x`."""
+    if x.shape[0] < 2:
+        raise ValueError(f"{name} must have at least 2 points for a covariance")
+    rows = _canonical_rows(x)
+    mean = rows.mean(dim=0)
+    centred = rows - mean
+    covariance = centred.T @ centred / (rows.shape[0] - 1)
+    return mean, (covariance + covariance.T) / 2
+
+
+def _psd_sqrt(matrix: Tensor) -> Tensor:
+    """Symmetric square root of a positive semi-definite matrix; tiny negative modes clamp to 0."""
+    eigenvalues, eigenvectors = torch.linalg.eigh(matrix)
+    return (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
+
+
+class Reference:
+    """A real sample prepared once: points, k-NN radii and Gaussian moments.
+
+    Pass it wherever a metric takes `real` to score many fake samples against one fixed sample
+    without recomputing the real side. Attributes: `x` [n, d] float64 (a private copy), `k`,
+    `radii` [n], `mean` [d], `covariance` [d, d] and its symmetric root `covariance_sqrt`.
+    """
+
+    def __init__(self, x: ArrayLike, k: int = 5) -> None:
+        self.k = _check_k(k)
+        self.x = _as_points(x, "x").clone()
+        if self.k >= self.x.shape[0]:
+            raise ValueError(f"k must be less than the number of points in x ({self.x.shape[0]})")
+        self.radii = _knn_radii(self.x, self.k)
+        self.mean, self.covariance = _moments(self.x, "x")
+        self.covariance_sqrt = _psd_sqrt(self.covariance)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __repr__(self) -> str:
+        n, d = self.x.shape
+        return f"Reference(n={n}, d={d}, k={self.k})"
+
+
+def _as_reference(real: ArrayLike | Reference, k: int) -> Reference:
+    if isinstance(real, Reference):
+        if real.k != k:
+            raise ValueError(f"k must match the Reference's k={real.k}, got {k}")
+        return real
+    points = _as_points(real, "real")
+    if k >= points.shape[0]:
+        raise ValueError(f"k must be less than the number of points in real ({points.shape[0]})")
+    return Reference(points, k)
+
+
+def _ball_statistics(
+    reference: Reference, fake: Tensor, fake_radii: Tensor | None
+) -> dict[str, float]:
+    """Precision, density, coverage and (given fake radii) recall in one pass over distances."""
+    n_real, n_fake = reference.x.shape[0], fake.shape[0]
+    fake_in_real_ball = torch.zeros(n_fake, dtype=torch.bool)
+    real_ball_hit = torch.zeros(n_real, dtype=torch.bool)
+    real_in_fake_ball = torch.zeros(n_real, dtype=torch.bool)
+    memberships = 0
+    rows = _block_rows(n_real)
+    for start in range(0, n_fake, rows):
+        stop = start + rows
+        distances = torch.cdist(fake[start:stop], reference.x, compute_mode=_EXACT_DISTANCES)
+        inside = distances <= reference.radii
+        fake_in_real_ball[start:stop] = inside.any(dim=1)
+        real_ball_hit |= inside.any(dim=0)
+        memberships += int(torch.count_nonzero(inside))
+        if fake_radii is not None:
+            real_in_fake_ball |= (distances <= fake_radii[start:stop, None]).any(dim=0)
+    statistics = {
+        "precision": int(fake_in_real_ball.sum()) / n_fake,
+        "density": memberships / (reference.k * n_fake),
+        "coverage": int(real_ball_hit.sum()) / n_real,
+    }
+    if fake_radii is not None:
+        statistics["recall"] = int(real_in_fake_ball.sum()) / n_real
+    return statistics
+
+
+def _prepare(real: ArrayLike | Reference, fake: ArrayLike, k: int) -> tuple[Reference, Tensor]:
+    k = _check_k(k)
+    fake_points = _as_points(fake, "fake")
+    reference = _as_reference(real, k)
+    _check_same_dim(reference.x, fake_points)
+    return reference, fake_points
+
+
+def precision_recall(
+    real: ArrayLike | Reference, fake: ArrayLike, k: int = 5
+) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019, NeurIPS).
+
+    Precision is the share of fake points inside some real k-NN ball (fidelity); recall is the
+    share of real points inside some fake k-NN ball (diversity).
+    """
+    reference, fake_points = _prepare(real, fake, k)
+    if reference.k >= fake_points.shape[0]:
+        raise ValueError(
+            f"k must be less than the number of points in fake ({fake_points.shape[0]})"
+        )
+    statistics = _ball_statistics(reference, fake_points, _knn_radii(fake_points, reference.k))
+    return statistics["precision"], statistics["recall"]
+
+
+def density_coverage(
+    real: ArrayLike | Reference, fake: ArrayLike, k: int = 5
+) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020, ICML), robust versions of precision and recall.
+
+    Density is the mean number of real k-NN balls holding a fake point, divided by k (1 when the
+    samples match); coverage is the share of real balls holding at least one fake point.
+    """
+    reference, fake_points = _prepare(real, fake, k)
+    if fake_points.shape[0] == 0:
+        raise ValueError("fake must have at least 1 point")
+    statistics = _ball_statistics(reference, fake_points, None)
+    return statistics["density"], statistics["coverage"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Frechet distance
+
+
+def _frechet(
+    mean_real: Tensor, covariance_real_sqrt: Tensor, covariance_real: Tensor, fake: Tensor
+) -> float:
+    mean_fake, covariance_fake = _moments(fake, "fake")
+    # Tr (S_r S_f)^(1/2) = sum of sqrt eigenvalues of the symmetric S_r^(1/2) S_f S_r^(1/2).
+    product = covariance_real_sqrt @ covariance_fake @ covariance_real_sqrt
+    product = (product + product.T) / 2
+    trace_sqrt = torch.linalg.eigvalsh(product).clamp(min=0).sqrt().sum()
+    distance = (
+        (mean_real - mean_fake).square().sum()
+        + covariance_real.trace()
+        + covariance_fake.trace()
+        - 2 * trace_sqrt
+    )
+    # The true value is non-negative; rounding can leave about -1e-15 for identical samples.
+    return max(float(distance), 0.0)
+
+
+def frechet_distance(real: ArrayLike | Reference, fake: ArrayLike) -> float:
+    """Frechet distance between Gaussian fits of two samples (Dowson & Landau 1982).
+
+    ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)), the statistic behind FID (Heusel et
+    al. 2017); it sees shifts of the mean and shrinkage of the spread.
+    """
+    fake_points = _as_points(fake, "fake")
+    if isinstance(real, Reference):
+        mean, covariance, covariance_sqrt = real.mean, real.covariance, real.covariance_sqrt
+        _check_same_dim(real.x, fake_points)
+    else:
+        real_points = _as_points(real, "real")
+        _check_same_dim(real_points, fake_points)
+        mean, covariance = _moments(real_points, "real")
+        covariance_sqrt = _psd_sqrt(covariance)
+    return _frechet(mean, covariance_sqrt, covariance, fake_points)
+
+
+# ---------------------------------------------------------------------------------------------
+# Topic metrics
+
+
+def topic_histogram(topics: ArrayLike, n_topics: int) -> Tensor:
+    """Share of the sample in each of `n_topics` topics, as float64 [n_topics] summing to 1."""
+    n_topics = _check_n_topics(n_topics)
+    ids = _as_topics(topics, n_topics)
+    return torch.bincount(ids, minlength=n_topics).to(torch.float64) / ids.numel()
+
+
+def topic_coverage(topics: ArrayLike, true_weights: ArrayLike, min_fraction: float = 0.1) -> float:
+    """Share of the truth's topics whose sample mass is at least `min_fraction` of their true mass.
+
+    Topics with zero true mass are not counted. Tracks the loss of whole topics under recursive
+    training (Shumailov et al. 2024, Nature).
+    """
+    if (
+        isinstance(min_fraction, bool)
+        or not isinstance(min_fraction, Real)
+        or not 0 < min_fraction < math.inf
+    ):
+        raise ValueError(f"min_fraction must be a positive finite number, got {min_fraction!r}")
+    weights = _as_weights(true_weights)
+    histogram = topic_histogram(topics, weights.numel())
+    present = weights > 0
+    covered = histogram[present] >= min_fraction * weights[present]
+    return int(covered.sum()) / int(present.sum())
+
+
+def tail_mass_ratio(topics: ArrayLike, true_weights: ArrayLike, tail_mask: ArrayLike) -> float:
+    """Sample mass in the tail topics over the truth's tail mass: 1 = tails intact, 0 = gone.
+
+    Tails vanish first under model collapse (Shumailov et al. 2024, Nature).
+    """
+    weights = _as_weights(true_weights)
+    mask = torch.as_tensor(tail_mask).detach().cpu()
+    if mask.dtype != torch.bool or mask.shape != weights.shape:
+        raise ValueError(f"tail_mask must be a boolean array of shape {tuple(weights.shape)}")
+    true_tail = float(weights[mask].sum())
+    if true_tail <= 0:
+        raise ValueError("tail_mask must select topics with positive true weight")
+    histogram = topic_histogram(topics, weights.numel())
+    return float(histogram[mask].sum()) / true_tail
+
+
+def topic_entropy(topics: ArrayLike, n_topics: int) -> float:
+    """Shannon entropy of the topic histogram over log(n_topics): 1 = uniform, 0 = one topic.
+
+    A scale-free measure of topical diversity (Shannon 1948).
+    """
+    n_topics = _check_n_topics(n_topics, minimum=2)
+    histogram = topic_histogram(topics, n_topics)
+    shares = histogram[histogram > 0]
+    return float(-(shares * shares.log()).sum()) / math.log(n_topics)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling and the one-call evaluation
+
+
+def subsample(x: ArrayLike, n: int, generator: torch.Generator) -> Tensor:
+    """At most `n` rows of `x`, drawn without replacement with `generator`.
+
+    Returns `x` itself (as a tensor, sharing memory) when it has at most `n` rows; this keeps
+    the cost of the metrics fixed whatever the population size.
+    """
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    rows = torch.as_tensor(x)
+    if rows.ndim == 0:
+        raise ValueError("x must have at least 1 dimension, got a scalar")
+    if rows.shape[0] <= n:
+        return rows
+    chosen = torch.randperm(rows.shape[0], generator=generator, device=generator.device)[:n]
+    return rows[chosen.to(rows.device)]
+
+
+def evaluate(
+    culture: Any,
+    x: ArrayLike,
+    *,
+    reference: Reference | ArrayLike | None = None,
+    k: int = 5,
+    min_topic_fraction: float = 0.1,
+) -> dict[str, float]:
+    """Every metric of sample `x` against `culture` (the truth), as {name: float}.
+
+    `culture` provides `reference`, `log_prob`, `assign`, `weights`, `tail_mask` and `topics`.
+    An empty `x` gives NaN everywhere; with at most k points recall is NaN, with fewer than 2
+    the Frechet distance is NaN.
+    """
+    k = _check_k(k)
+    results = dict.fromkeys(METRIC_NAMES, math.nan)
+    if isinstance(x, np.ndarray | Tensor) and x.ndim in (1, 2) and x.shape[0] == 0:
+        return results
+    points = _as_points(x, "x")
+    prepared = _as_reference(culture.reference if reference is None else reference, k)
+    _check_same_dim(prepared.x, points, "x")
+    n = points.shape[0]
+
+    fake_radii = _knn_radii(points, k) if k < n else None
+    results.update(_ball_statistics(prepared, points, fake_radii))
+    if n >= 2:
+        results["frechet"] = _frechet(
+            prepared.mean, prepared.covariance_sqrt, prepared.covariance, points
+        )
+
+    log_prob = torch.as_tensor(culture.log_prob(points)).detach().to("cpu", torch.float64)
+    if log_prob.shape != (n,):
+        raise ValueError(f"culture.log_prob must return shape ({n},), got {tuple(log_prob.shape)}")
+    # Sorted before summing so the mean does not depend on the order of rows.
+    results["log_likelihood"] = float(log_prob.sort().values.mean())
+
+    topics = culture.assign(points)
+    results["topic_coverage"] = topic_coverage(topics, culture.weights, min_topic_fraction)
+    results["tail_mass_ratio"] = tail_mass_ratio(topics, culture.weights, culture.tail_mask)
+    results["topic_entropy"] = topic_entropy(topics, culture.topics)
+    return results

@@ -1,0 +1,66 @@
+"""Running a scenario end to end: simulate, stream results to a run directory.
+
+Core objects: :func:`simulate` (the steps of any scenario as tidy rows,
+whatever its mode) and :func:`run_scenario` (simulate and write a run
+directory, keeping every completed step if interrupted). The CLI, the app and
+sweeps all run through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from ecosystem.lab import StepRows, lab_steps
+from ecosystem.results import RunInterrupted, RunWriter
+from ecosystem.scenario import Scenario
+
+__all__ = ["simulate", "run_scenario", "stop_on_sigterm"]
+
+ProgressCallback = Callable[[int, StepRows], None]
+
+
+def simulate(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
+    """The steps of ``scenario``: ``(step, rows)`` with rows ``(generation, scope, metric, value)``."""
+    if scenario.mode == "lab":
+        return lab_steps(scenario)
+    raise ValueError(f"mode {scenario.mode!r} has no simulator")
+
+
+def run_scenario(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    progress: ProgressCallback | None = None,
+    command: str = "",
+) -> pd.DataFrame:
+    """Simulate ``scenario`` into the run directory ``out`` and return its tidy series."""
+    writer = RunWriter(out, scenario, command=command)
+    with writer:
+        for step, rows in simulate(scenario):
+            writer.write_step(step, rows)
+            if progress is not None:
+                progress(step, rows)
+    return writer.frame
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """Within the block, SIGTERM stops the run the way Ctrl-C does (results are kept)."""
+
+    def _raise(signum, frame):
+        raise RunInterrupted(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,371 @@
+"""Scenarios: everything that defines a run, as a validated schema loaded from TOML.
+
+Core objects: :class:`Scenario` (a pydantic model whose every field has a type,
+a range, a unit where one applies and a one-line description: the CLI, the
+docs and the app are generated from it), :func:`load_scenario` (named scenario
+or TOML path, ``extends = "other"`` inheritance, ``section.key=value``
+overrides), :func:`available_scenarios` and :class:`ScenarioError` (a one-line
+message naming the field and what is allowed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import annotated_types
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+import models
+
+__all__ = [
+    "CultureSettings",
+    "FieldDoc",
+    "LabSettings",
+    "MetricSettings",
+    "ModelSettings",
+    "Scenario",
+    "ScenarioError",
+    "available_scenarios",
+    "describe_fields",
+    "load_scenario",
+    "scenario_hash",
+]
+
+
+class ScenarioError(ValueError):
+    """A scenario file, name or override is invalid; the message is one line."""
+
+
+def setting(default: Any, description: str, *, unit: str | None = None, **bounds: Any) -> Any:
+    """A schema field with its description, unit and bounds (ge/gt/le/lt)."""
+    extra = {"unit": unit} if unit else None
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+class Section(BaseModel):
+    """Base of every scenario section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CultureSettings(Section):
+    """The ground truth: what human content looks like."""
+
+    topics: int = setting(50, "Number of topics (mixture components) of human content", ge=2, le=1000)
+    dim: int = setting(16, "Dimension of the content embedding space", ge=1, le=256)
+    zipf: float = setting(1.1, "Zipf exponent of topic popularity (larger: heavier head)", ge=0.0, le=4.0)
+    separation: float = setting(3.0, "Spread of topic centres (sd of their positions)", gt=0.0, le=100.0)
+    spread: float = setting(1.0, "Typical within-topic standard deviation", gt=0.0, le=100.0)
+    tail_threshold: float = setting(
+        0.8, "Mass held by the head topics; the topics beyond it are the tail", gt=0.0, lt=1.0
+    )
+    reference_size: int = setting(
+        5000, "Size of the held-out human reference sample for metrics", unit="items", ge=100, le=100_000
+    )
+
+
+class ModelSettings(Section):
+    """The generative model: a name from the registry and its parameters."""
+
+    name: str = setting("gmm", "Generative model, one of models.available()")
+    params: dict[str, int | float | str | bool] = setting(
+        {}, "Parameters passed to the model's constructor"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        if name not in models.available():
+            raise ValueError(_unknown("model", name, models.available()))
+        return name
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, params: dict, info) -> dict:
+        name = info.data.get("name")
+        if name is not None:
+            models.make(name, **params)
+        return params
+
+
+class LabSettings(Section):
+    """The single-model self-consuming loop of the literature (lab mode)."""
+
+    loop: Literal["fully_synthetic", "synthetic_augmentation", "fresh_data"] = setting(
+        "fully_synthetic",
+        "Which loop: train only on the last model's samples; a fixed real set plus samples; "
+        "or fresh real data plus samples each generation",
+    )
+    n_real: int = setting(
+        1000,
+        "Real samples: the first generation's data (fully synthetic), the fixed real set "
+        "(augmentation) or the fresh real data per generation (fresh data)",
+        unit="items",
+        ge=0,
+        le=10_000_000,
+    )
+    n_synthetic: int = setting(
+        1000, "Synthetic samples drawn from the previous model per generation", unit="items",
+        ge=0, le=10_000_000,
+    )
+    bias: float = setting(
+        1.0, "Sampling bias lambda: 1 is unbiased; smaller trades diversity for quality",
+        gt=0.0, le=1.0,
+    )
+    data: Literal["replace", "accumulate", "accumulate_subsample"] = setting(
+        "replace",
+        "Training data of a generation: only this generation's data, everything so far, or a "
+        "fixed-size subsample of everything so far",
+    )
+
+
+class MetricSettings(Section):
+    """How quality and diversity are measured."""
+
+    k: int = setting(5, "Neighbours for precision/recall and density/coverage", ge=1, le=50)
+    samples: int = setting(
+        2000, "Fixed size of every evaluated sample (cost does not grow with the population)",
+        unit="items", ge=50, le=100_000,
+    )
+    min_topic_fraction: float = setting(
+        0.1, "A topic is covered when it holds at least this fraction of its true mass",
+        gt=0.0, le=1.0,
+    )
+
+
+class Scenario(Section):
+    """A complete, resolved run definition."""
+
+    name: str = setting("unnamed", "Scenario name (the file's stem)")
+    description: str = setting("", "One-line description shown by `ecosystem list`")
+    group: str = setting("other", "Group in `ecosystem list` (lab, ecosystem, policy, ...)")
+    mode: Literal["lab"] = setting("lab", "Kind of simulation: the single-model lab loop")
+    seed: int = setting(0, "Seed of the one random generator that drives the run", ge=0, le=2**63 - 1)
+    steps: int = setting(
+        10, "Number of steps (model generations in lab mode)", unit="steps", ge=1, le=100_000
+    )
+    culture: CultureSettings = Field(default_factory=CultureSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    lab: LabSettings = Field(default_factory=LabSettings)
+    metrics: MetricSettings = Field(default_factory=MetricSettings)
+
+    def to_toml(self) -> str:
+        """The resolved scenario as TOML (round-trips through :func:`load_scenario`)."""
+        return tomli_w.dumps(self.model_dump(mode="json"))
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Content hash of a resolved scenario (sha256 of its canonical JSON)."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def available_scenarios() -> dict[str, Path]:
+    """Packaged scenarios by name."""
+    folder = resources.files("scenarios")
+    return {
+        Path(entry.name).stem: Path(str(entry))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    }
+
+
+def load_scenario(source: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
+    """Load a packaged scenario by name, or a TOML file by path, then apply overrides.
+
+    Overrides are ``section.key=value`` strings; values are parsed as TOML
+    (``0.5``, ``true``, ``"text"``) and fall back to a bare string.
+    """
+    raw, name = _read_with_parents(source, seen=())
+    raw.setdefault("name", name)
+    raw["name"] = name
+    for override in overrides:
+        _apply_override(raw, override)
+    return _validate(raw, name)
+
+
+def _read_with_parents(source: str | Path, seen: tuple[str, ...]) -> tuple[dict, str]:
+    path = _locate(source)
+    key = str(path.resolve())
+    if key in seen:
+        raise ScenarioError(f"scenario {path.stem!r}: 'extends' forms a cycle")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario file {path}: invalid TOML: {exc}") from None
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw, path.stem
+    if not isinstance(parent, str):
+        raise ScenarioError(f"scenario {path.stem!r}: extends must be a scenario name or path")
+    parent_source = parent if parent in available_scenarios() else path.parent / parent
+    base, _ = _read_with_parents(parent_source, (*seen, key))
+    base.pop("name", None)
+    return _merge(base, raw), path.stem
+
+
+def _locate(source: str | Path) -> Path:
+    packaged = available_scenarios()
+    if isinstance(source, str) and source in packaged:
+        return packaged[source]
+    path = Path(source)
+    if path.suffix == ".toml" and path.is_file():
+        return path
+    if path.suffix != ".toml" and Path(f"{source}.toml").is_file():
+        return Path(f"{source}.toml")
+    raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
+
+
+def _merge(base: dict, child: dict) -> dict:
+    merged = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    key, sep, text = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"override {override!r} must look like section.key=value")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    node = raw
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _validate(raw: dict, name: str) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise ScenarioError(f"scenario {name!r}: {_describe_error(first)}") from None
+
+
+def _describe_error(error: dict) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    path = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        allowed = _keys_at(loc[:-1])
+        guess = difflib.get_close_matches(loc[-1], allowed, n=1)
+        hint = f"; did you mean '{'.'.join((*loc[:-1], guess[0]))}'?" if guess else ""
+        return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error":
+        return f"{path}: {message}"
+    allowed = _constraint_text(loc)
+    got = f" (got {error.get('input')!r})" if "input" in error else ""
+    return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")
+
+
+def _field_at(loc: tuple[str, ...]):
+    cls: type[BaseModel] = Scenario
+    info = None
+    for part in loc:
+        fields = cls.model_fields
+        if part not in fields:
+            return None
+        info = fields[part]
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            cls = annotation
+    return info
+
+
+def _keys_at(loc: tuple[str, ...]) -> list[str]:
+    cls: type[BaseModel] = Scenario
+    for part in loc:
+        annotation = cls.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        cls = annotation
+    return list(cls.model_fields)
+
+
+def _constraint_text(loc: tuple[str, ...]) -> str:
+    info = _field_at(loc)
+    if info is None:
+        return ""
+    return _range_of(info) or _choices_of(info)
+
+
+def _range_of(info) -> str:
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    parts = []
+    for item in info.metadata:
+        for attr, symbol in symbols.items():
+            if isinstance(item, annotated_types.BaseMetadata) and hasattr(item, attr):
+                parts.append(f"{symbol} {getattr(item, attr)}")
+    unit = (info.json_schema_extra or {}).get("unit") if isinstance(info.json_schema_extra, dict) else None
+    text = " and ".join(parts)
+    return f"{text} {unit}" if text and unit else text
+
+
+def _choices_of(info) -> str:
+    if typing.get_origin(info.annotation) is Literal:
+        return ", ".join(repr(choice) for choice in typing.get_args(info.annotation))
+    return ""
+
+
+def _unknown(kind: str, name: str, choices: typing.Iterable[str]) -> str:
+    choices = sorted(choices)
+    guess = difflib.get_close_matches(name, choices, n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"unknown {kind} {name!r}{hint} available: {', '.join(choices)}"
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    """One documented scenario field, for generated docs and app widgets."""
+
+    path: str
+    type: str
+    default: Any
+    allowed: str
+    unit: str | None
+    description: str
+
+
+def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[FieldDoc]:
+    """Every leaf field of the schema with its type, default, range, unit and description."""
+    docs: list[FieldDoc] = []
+    for name, info in cls.model_fields.items():
+        annotation = info.annotation
+        path = f"{prefix}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            docs.extend(describe_fields(annotation, f"{path}."))
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = info.get_default(call_default_factory=True)
+        type_name = getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+        docs.append(
+            FieldDoc(
+                path=path,
+                type=type_name,
+                default=default,
+                allowed=_range_of(info) or _choices_of(info),
+                unit=extra.get("unit"),
+                description=info.description or "",
+            )
+        )
+    return docs

@@ -1,0 +1,61 @@
+"""Name -> model-class registry so scenarios can pick a generative model by string.
+
+Core objects: `register` (class decorator), `make` (build by name with checked parameters) and
+`available` (sorted registered names).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["available", "make", "register"]
+
+_MODELS: dict[str, type] = {}
+
+ModelClass = TypeVar("ModelClass", bound=type)
+
+
+def register(name: str) -> Callable[[ModelClass], ModelClass]:
+    """Class decorator recording the model class under `name`."""
+
+    def decorate(cls: ModelClass) -> ModelClass:
+        existing = _MODELS.get(name)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise ValueError(f"model name {name!r} is already registered to {existing.__name__}")
+        _MODELS[name] = cls
+        return cls
+
+    return decorate
+
+
+def available() -> list[str]:
+    """Sorted names of all registered models."""
+    return sorted(_MODELS)
+
+
+def _accepted_parameters(cls: type) -> list[str]:
+    signature = inspect.signature(cls.__init__)
+    return [name for name in signature.parameters if name != "self"]
+
+
+def make(name: str, **params: Any) -> Any:
+    """Construct the model registered as `name` with keyword `params`."""
+    if name not in _MODELS:
+        names = available()
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(names)}{hint}")
+    cls = _MODELS[name]
+    accepted = _accepted_parameters(cls)
+    for parameter in params:
+        if parameter not in accepted:
+            close = difflib.get_close_matches(parameter, accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown parameter {parameter!r} for model {name!r}; accepted: "
+                f"{', '.join(accepted)}{hint}"
+            )
+    return cls(**params)

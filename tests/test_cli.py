@@ -1,0 +1,128 @@
+"""The command line: run, list, show, validate; errors; real signals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ecosystem.cli import main
+from ecosystem.results import read_manifest, read_timeseries
+
+SMALL = [
+    "--set", "culture.topics=6", "--set", "culture.dim=2", "--set", "culture.reference_size=200",
+    "--set", "lab.n_real=200", "--set", "lab.n_synthetic=200", "--set", "model.params.components=6",
+    "--set", "metrics.samples=200",
+]
+
+
+def test_run_writes_a_run_directory_and_prints_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "mad-fully-synthetic", "--steps", "3", "--seed", "4", "--out", str(out), "--quiet", *SMALL]) == 0
+    text = capsys.readouterr().out
+    assert "final step 3" in text and "precision" in text and "model" in text
+    frame = read_timeseries(out)
+    assert sorted(frame["step"].unique()) == [1, 2, 3]
+    assert set(frame["scope"]) == {"model", "training"}
+    assert (frame["seed"] == 4).all() and (frame["scenario"] == "mad-fully-synthetic").all()
+    assert read_manifest(out)["command"].startswith("ecosystem")
+
+
+def test_bad_override_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "accumulate", "--out", str(out), "--set", "lab.bias=2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "lab.bias" in err and "<= 1.0" in err
+    assert not out.exists()
+
+
+def test_unknown_scenario_and_flag(capsys):
+    assert main(["run", "mad-fuly-synthetic"]) == 2
+    assert "did you mean 'mad-fully-synthetic'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "accumulate", "--stesp", "3"])
+    assert exit_info.value.code == 2
+
+
+def test_existing_results_are_kept(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "accumulate", "--steps", "1", "--out", str(out), "--quiet", *SMALL]) == 0
+    before = (out / "timeseries.parquet").read_bytes()
+    assert main(["run", "accumulate", "--steps", "1", "--out", str(out), "--quiet", *SMALL]) == 2
+    assert "already holds results" in capsys.readouterr().err
+    assert (out / "timeseries.parquet").read_bytes() == before
+
+
+def test_list_groups_scenarios_with_descriptions(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "lab" in text
+    for name in ("mad-fully-synthetic", "mad-synthetic-augmentation", "mad-fresh-data", "accumulate"):
+        assert name in text
+    assert "previous model's samples" in text
+
+
+def test_show_prints_resolved_toml_with_overrides(capsys):
+    assert main(["show", "accumulate", "--set", "lab.bias=0.5"]) == 0
+    text = capsys.readouterr().out
+    assert "bias = 0.5" in text and 'data = "accumulate"' in text and "extends" not in text
+
+
+@pytest.mark.parametrize("command", ["run", "list", "show", "validate"])
+def test_every_command_has_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_validate_writes_json_and_reports(tmp_path, capsys):
+    path = tmp_path / "v.json"
+    code = main(["validate", "--fast", "--check", "accumulate", "--json", str(path)])
+    text = capsys.readouterr().out
+    assert "validation checks passed" in text
+    rows = json.loads(path.read_text())
+    assert {"check", "source", "expected", "measured", "tolerance", "passed"} == set(rows[0])
+    assert all("Gerstgrasser" in row["source"] for row in rows)
+    assert code == (0 if all(r["passed"] for r in rows) else 1)
+
+
+def _start_long_run(out):
+    cmd = [sys.executable, "-m", "ecosystem.cli", "run", "accumulate", "--steps", "500",
+           "--out", str(out), "--quiet", *SMALL]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if len(list((out / "parts").glob("step-*.parquet"))) >= 3:
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("run made no progress")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_real_signal_keeps_every_completed_step(tmp_path, sig):
+    out = tmp_path / "run"
+    proc = _start_long_run(out)
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=60)
+    manifest = read_manifest(out)
+    assert manifest["status"] == "interrupted"
+    frame = read_timeseries(out)
+    steps = sorted(frame["step"].unique())
+    assert len(steps) >= 3 and steps == list(range(1, len(steps) + 1))
+    assert manifest["steps_completed"] == len(steps)
+    assert (out / "timeseries.csv").exists()
+
+
+def test_sigkill_leaves_readable_parts(tmp_path):
+    out = tmp_path / "run"
+    proc = _start_long_run(out)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    frame = read_timeseries(out)
+    steps = sorted(frame["step"].unique())
+    assert len(steps) >= 3 and steps == list(range(1, len(steps) + 1))

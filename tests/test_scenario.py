@@ -1,0 +1,122 @@
+"""Scenario schema, TOML inheritance, overrides and one-line errors."""
+
+import pytest
+
+from ecosystem.scenario import (
+    Scenario,
+    ScenarioError,
+    available_scenarios,
+    describe_fields,
+    load_scenario,
+    scenario_hash,
+)
+
+LAB = ["accumulate", "mad-fresh-data", "mad-fully-synthetic", "mad-synthetic-augmentation"]
+
+
+def test_packaged_lab_scenarios_are_available_and_valid():
+    names = available_scenarios()
+    for name in LAB:
+        assert name in names
+        scenario = load_scenario(name)
+        assert scenario.name == name
+        assert scenario.description
+
+
+def test_extends_inherits_and_overrides():
+    parent = load_scenario("mad-fully-synthetic")
+    child = load_scenario("mad-fresh-data")
+    assert child.lab.loop == "fresh_data"
+    assert child.culture == parent.culture
+    assert child.model.params["warm_start"] is True  # inherited key of a merged table
+    assert child.description != parent.description
+
+
+def test_overrides_are_typed_and_validated():
+    s = load_scenario("accumulate", ["lab.bias=0.5", "steps=3", "lab.loop=fresh_data", "model.params.components=7"])
+    assert s.lab.bias == 0.5 and s.steps == 3 and s.lab.loop == "fresh_data"
+    assert s.model.params["components"] == 7
+
+
+def test_unknown_key_names_it_and_suggests():
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("accumulate", ["lab.biass=0.5"])
+    message = str(err.value)
+    assert "unknown key 'lab.biass'" in message
+    assert "did you mean 'lab.bias'" in message
+    assert "\n" not in message
+
+
+def test_bad_value_names_field_and_range():
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("accumulate", ["lab.bias=1.5"])
+    message = str(err.value)
+    assert "lab.bias" in message and "> 0.0 and <= 1.0" in message and "1.5" in message
+
+
+def test_bad_choice_lists_allowed_values():
+    with pytest.raises(ScenarioError, match="lab.data.*'replace'.*'accumulate'"):
+        load_scenario("accumulate", ["lab.data=keep"])
+
+
+def test_unknown_model_and_parameter():
+    with pytest.raises(ScenarioError, match="unknown model 'gmn'.*did you mean 'gmm'"):
+        load_scenario("accumulate", ["model.name=gmn"])
+    with pytest.raises(ScenarioError, match="model.params"):
+        load_scenario("accumulate", ["model.params.nonsense=3"])
+
+
+def test_unknown_scenario_suggests():
+    with pytest.raises(ScenarioError, match="did you mean 'accumulate'"):
+        load_scenario("acumulate")
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ScenarioError, match="section.key=value"):
+        load_scenario("accumulate", ["lab.bias"])
+    with pytest.raises(ScenarioError, match="not a section"):
+        load_scenario("accumulate", ["steps.x=1"])
+
+
+def test_toml_file_with_relative_extends_and_cycle(tmp_path):
+    (tmp_path / "base.toml").write_text('extends = "mad-fully-synthetic"\nsteps = 4\n')
+    (tmp_path / "child.toml").write_text('extends = "base.toml"\n[lab]\nbias = 0.9\n')
+    s = load_scenario(tmp_path / "child.toml")
+    assert (s.name, s.steps, s.lab.bias) == ("child", 4, 0.9)
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_scenario(tmp_path / "a.toml")
+    (tmp_path / "bad.toml").write_text("steps = [\n")
+    with pytest.raises(ScenarioError, match="invalid TOML"):
+        load_scenario(tmp_path / "bad.toml")
+
+
+def test_to_toml_round_trips(tmp_path):
+    s = load_scenario("mad-synthetic-augmentation", ["seed=7"])
+    path = tmp_path / "resolved.toml"
+    path.write_text(s.to_toml())
+    again = load_scenario(path)
+    assert again.model_dump(exclude={"name"}) == s.model_dump(exclude={"name"})
+
+
+def test_hash_is_stable_and_sensitive():
+    a, b = load_scenario("accumulate"), load_scenario("accumulate")
+    assert scenario_hash(a) == scenario_hash(b)
+    assert scenario_hash(a) != scenario_hash(load_scenario("accumulate", ["seed=1"]))
+
+
+def test_every_field_is_documented():
+    docs = describe_fields()
+    paths = {d.path for d in docs}
+    assert {"lab.bias", "culture.topics", "metrics.samples", "seed", "steps"} <= paths
+    for doc in docs:
+        assert doc.description, doc.path
+    bias = next(d for d in docs if d.path == "lab.bias")
+    assert bias.allowed == "> 0.0 and <= 1.0" and bias.default == 1.0
+    assert next(d for d in docs if d.path == "lab.n_real").unit == "items"
+    assert "'replace'" in next(d for d in docs if d.path == "lab.data").allowed
+
+
+def test_defaults_are_a_valid_scenario():
+    assert Scenario().lab.loop == "fully_synthetic"
