@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import torch
 
+from ecosystem.culture import Culture
 from ecosystem.metrics import (
     Reference,
     density_coverage,
+    evaluate,
     frechet_distance,
     precision_recall,
     subsample,
@@ -61,6 +63,12 @@ def main() -> None:
         )
         sampling, scoring = time_population(population, reference)
         print(f"  {population_size:>10,}{sampling:10.3f} s{scoring:10.3f} s")
+
+    culture = Culture.generate(generator, reference_size=SAMPLE_SIZE)
+    sample, _ = culture.sample(SAMPLE_SIZE, generator)
+    seconds = best_time(lambda: evaluate(culture, sample))
+    print(f"\nevaluate(): all nine metrics of {SAMPLE_SIZE} items, default culture (K=50, d=16)")
+    print(f"  {seconds:.3f} s")
 
 
 def time_population(population: torch.Tensor, reference: Reference) -> tuple[float, float]:

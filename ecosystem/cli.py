@@ -46,7 +46,7 @@ VALIDATE_EXAMPLES = """examples:
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors are one line and exit with code 2."""
 
-    def error(self, message: str):  # noqa: D102
+    def error(self, message: str):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
@@ -55,50 +55,83 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog="ecosystem",
-        description="Simulate the open web's content ecosystem under self-consuming generative models.",
+        description="Simulate the open web's content ecosystem under self-consuming "
+        "generative models.",
         epilog="Run 'ecosystem COMMAND --help' for the options and examples of a command.",
         formatter_class=formatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser(
-        "run", help="run a scenario and write its results", epilog=RUN_EXAMPLES, formatter_class=formatter,
+        "run",
+        help="run a scenario and write its results",
+        epilog=RUN_EXAMPLES,
+        formatter_class=formatter,
         description="Run a named scenario or a TOML file; write timeseries.csv/.parquet, "
         "manifest.json and summary.json to a run directory.",
     )
-    run.add_argument("scenario", help="scenario name (see 'ecosystem list') or path to a .toml file")
+    run.add_argument(
+        "scenario", help="scenario name (see 'ecosystem list') or path to a .toml file"
+    )
     run.add_argument("--seed", type=int, help="seed of the run (default: the scenario's)")
     run.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a scenario field, e.g. --set lab.bias=0.7 (repeatable)")
-    run.add_argument("--out", type=Path, help="run directory (default: runs/<scenario>-s<seed>-<time>)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field, e.g. --set lab.bias=0.7 (repeatable)",
+    )
+    run.add_argument(
+        "--out", type=Path, help="run directory (default: runs/<scenario>-s<seed>-<time>)"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser(
-        "list", help="list the packaged scenarios", formatter_class=formatter,
+        "list",
+        help="list the packaged scenarios",
+        formatter_class=formatter,
         description="List every packaged scenario with its one-line description, by group.",
         epilog="examples:\n  ecosystem list\n",
     )
 
     show = commands.add_parser(
-        "show", help="print a resolved scenario as TOML", epilog=SHOW_EXAMPLES, formatter_class=formatter,
+        "show",
+        help="print a resolved scenario as TOML",
+        epilog=SHOW_EXAMPLES,
+        formatter_class=formatter,
         description="Print the scenario with inheritance and overrides resolved.",
     )
     show.add_argument("scenario", help="scenario name or path to a .toml file")
-    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                      help="override a scenario field (repeatable)")
+    show.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field (repeatable)",
+    )
 
     validate = commands.add_parser(
-        "validate", help="reproduce published self-consuming-loop results",
-        epilog=VALIDATE_EXAMPLES, formatter_class=formatter,
+        "validate",
+        help="reproduce published self-consuming-loop results",
+        epilog=VALIDATE_EXAMPLES,
+        formatter_class=formatter,
         description="Run the validation checks and print check, source, expected, measured, "
         "tolerance and pass; exit 1 if any check fails.",
     )
     validate.add_argument("--fast", action="store_true", help="fewer seeds and generations")
-    validate.add_argument("--check", dest="checks", action="append", metavar="NAME",
-                          help="run only this check (repeatable)")
-    validate.add_argument("--json", dest="json_path", type=Path, metavar="PATH",
-                          help="also write the table as JSON")
+    validate.add_argument(
+        "--check",
+        dest="checks",
+        action="append",
+        metavar="NAME",
+        help="run only this check (repeatable)",
+    )
+    validate.add_argument(
+        "--json", dest="json_path", type=Path, metavar="PATH", help="also write the table as JSON"
+    )
     return parser
 
 
@@ -129,12 +162,18 @@ def _run(args, console: Console) -> int:
     command = shlex.join(["ecosystem", *sys.argv[1:]])
     started = time.perf_counter()
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("synthetic share {task.fields[share]}"), TimeRemainingColumn(),
-        console=console, disable=args.quiet,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("synthetic share {task.fields[share]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.quiet,
     )
     with progress, stop_on_sigterm():
-        task = progress.add_task(f"{scenario.name} seed {scenario.seed}", total=scenario.steps, share="-")
+        task = progress.add_task(
+            f"{scenario.name} seed {scenario.seed}", total=scenario.steps, share="-"
+        )
 
         def advance(step, rows):
             share = next((v for _, scope, m, v in rows if m == "synthetic_share"), None)

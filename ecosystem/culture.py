@@ -146,7 +146,9 @@ class Culture:
             topics = self.sample_topics(n, generator)
         else:
             topics = torch.as_tensor(topics, dtype=torch.long)
-            if topics.ndim != 1 or (topics.numel() and (topics.min() < 0 or topics.max() >= self.topics)):
+            if topics.ndim != 1 or (
+                topics.numel() and (topics.min() < 0 or topics.max() >= self.topics)
+            ):
                 raise ValueError(f"topics must be a 1-D array of ids in [0, {self.topics})")
         if topics.numel() == 0:
             return torch.empty(0, self.dim, dtype=torch.float32), topics

@@ -72,7 +72,10 @@ def self_consuming_loop(
             else:
                 if settings.loop == "synthetic_augmentation":
                     # the fixed real set is already in the pool: add only the new samples
-                    fresh_x, fresh_synthetic = fresh_x[fresh_synthetic], fresh_synthetic[fresh_synthetic]
+                    fresh_x, fresh_synthetic = (
+                        fresh_x[fresh_synthetic],
+                        fresh_synthetic[fresh_synthetic],
+                    )
                 pool.append((fresh_x, fresh_synthetic))
                 train = torch.cat([x for x, _ in pool])
                 synthetic = torch.cat([s for _, s in pool])
@@ -99,7 +102,9 @@ def _new_data(
     else:
         human, _ = culture.sample(settings.n_real, generator)
     x = torch.cat([human, synthetic])
-    mask = torch.cat([torch.zeros(len(human), dtype=torch.bool), torch.ones(len(synthetic), dtype=torch.bool)])
+    mask = torch.cat(
+        [torch.zeros(len(human), dtype=torch.bool), torch.ones(len(synthetic), dtype=torch.bool)]
+    )
     return x, mask
 
 
@@ -111,14 +116,18 @@ def _replace_size(settings: LabSettings) -> int:
 
 def _check_loop(settings: LabSettings, generations: int) -> None:
     if settings.n_real < 2:
-        raise ValueError(f"lab.n_real must be >= 2 to fit the first generation, got {settings.n_real}")
+        raise ValueError(
+            f"lab.n_real must be >= 2 to fit the first generation, got {settings.n_real}"
+        )
     if generations > 1 and settings.loop == "fully_synthetic" and settings.n_synthetic < 2:
         raise ValueError("lab.n_synthetic must be >= 2 for the fully synthetic loop")
 
 
 def make_culture(scenario: Scenario, generator: torch.Generator) -> Culture:
     """The scenario's ground truth, drawn from ``generator``."""
-    return Culture.generate(generator, **scenario.culture.model_dump(), reference_k=scenario.metrics.k)
+    return Culture.generate(
+        generator, **scenario.culture.model_dump(), reference_k=scenario.metrics.k
+    )
 
 
 def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
@@ -135,12 +144,17 @@ def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
     settings, metric_settings = scenario.lab, scenario.metrics
     for generation in self_consuming_loop(culture, model, settings, scenario.steps, data_generator):
         index = generation.index
-        published = model.sample(metric_settings.samples, bias=settings.bias, generator=metric_generator)
+        published = model.sample(
+            metric_settings.samples, bias=settings.bias, generator=metric_generator
+        )
         seen = subsample(generation.train, metric_settings.samples, metric_generator)
         rows: StepRows = []
         for scope, sample in (("model", published), ("training", seen)):
             values = evaluate(
-                culture, sample, k=metric_settings.k, min_topic_fraction=metric_settings.min_topic_fraction
+                culture,
+                sample,
+                k=metric_settings.k,
+                min_topic_fraction=metric_settings.min_topic_fraction,
             )
             rows.extend((index, scope, metric, value) for metric, value in values.items())
         rows.append((index, "training", "synthetic_share", generation.synthetic_share))

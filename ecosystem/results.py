@@ -146,7 +146,9 @@ class RunWriter:
             },
             schema=SCHEMA,
         )
-        _atomic_write_table(self.directory / PARTS / f"step-{step:06d}.parquet", table, pq.write_table)
+        _atomic_write_table(
+            self.directory / PARTS / f"step-{step:06d}.parquet", table, pq.write_table
+        )
         self.steps_completed += 1
 
     def close(self, status: str = "complete", error: str | None = None) -> pd.DataFrame:
@@ -236,11 +238,17 @@ def git_commit() -> str | None:
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

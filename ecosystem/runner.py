@@ -19,13 +19,13 @@ from ecosystem.lab import StepRows, lab_steps
 from ecosystem.results import RunInterrupted, RunWriter
 from ecosystem.scenario import Scenario
 
-__all__ = ["simulate", "run_scenario", "stop_on_sigterm"]
+__all__ = ["run_scenario", "simulate", "stop_on_sigterm"]
 
 ProgressCallback = Callable[[int, StepRows], None]
 
 
 def simulate(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
-    """The steps of ``scenario``: ``(step, rows)`` with rows ``(generation, scope, metric, value)``."""
+    """The steps of ``scenario``: ``(step, rows)``, rows ``(generation, scope, metric, value)``."""
     if scenario.mode == "lab":
         return lab_steps(scenario)
     raise ValueError(f"mode {scenario.mode!r} has no simulator")

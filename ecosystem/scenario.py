@@ -60,16 +60,26 @@ class Section(BaseModel):
 class CultureSettings(Section):
     """The ground truth: what human content looks like."""
 
-    topics: int = setting(50, "Number of topics (mixture components) of human content", ge=2, le=1000)
+    topics: int = setting(
+        50, "Number of topics (mixture components) of human content", ge=2, le=1000
+    )
     dim: int = setting(16, "Dimension of the content embedding space", ge=1, le=256)
-    zipf: float = setting(1.1, "Zipf exponent of topic popularity (larger: heavier head)", ge=0.0, le=4.0)
-    separation: float = setting(3.0, "Spread of topic centres (sd of their positions)", gt=0.0, le=100.0)
+    zipf: float = setting(
+        1.1, "Zipf exponent of topic popularity (larger: heavier head)", ge=0.0, le=4.0
+    )
+    separation: float = setting(
+        3.0, "Spread of topic centres (sd of their positions)", gt=0.0, le=100.0
+    )
     spread: float = setting(1.0, "Typical within-topic standard deviation", gt=0.0, le=100.0)
     tail_threshold: float = setting(
         0.8, "Mass held by the head topics; the topics beyond it are the tail", gt=0.0, lt=1.0
     )
     reference_size: int = setting(
-        5000, "Size of the held-out human reference sample for metrics", unit="items", ge=100, le=100_000
+        5000,
+        "Size of the held-out human reference sample for metrics",
+        unit="items",
+        ge=100,
+        le=100_000,
     )
 
 
@@ -114,12 +124,17 @@ class LabSettings(Section):
         le=10_000_000,
     )
     n_synthetic: int = setting(
-        1000, "Synthetic samples drawn from the previous model per generation", unit="items",
-        ge=0, le=10_000_000,
+        1000,
+        "Synthetic samples drawn from the previous model per generation",
+        unit="items",
+        ge=0,
+        le=10_000_000,
     )
     bias: float = setting(
-        1.0, "Sampling bias lambda: 1 is unbiased; smaller trades diversity for quality",
-        gt=0.0, le=1.0,
+        1.0,
+        "Sampling bias lambda: 1 is unbiased; smaller trades diversity for quality",
+        gt=0.0,
+        le=1.0,
     )
     data: Literal["replace", "accumulate", "accumulate_subsample"] = setting(
         "replace",
@@ -133,12 +148,17 @@ class MetricSettings(Section):
 
     k: int = setting(5, "Neighbours for precision/recall and density/coverage", ge=1, le=50)
     samples: int = setting(
-        2000, "Fixed size of every evaluated sample (cost does not grow with the population)",
-        unit="items", ge=50, le=100_000,
+        2000,
+        "Fixed size of every evaluated sample (cost does not grow with the population)",
+        unit="items",
+        ge=50,
+        le=100_000,
     )
     min_topic_fraction: float = setting(
-        0.1, "A topic is covered when it holds at least this fraction of its true mass",
-        gt=0.0, le=1.0,
+        0.1,
+        "A topic is covered when it holds at least this fraction of its true mass",
+        gt=0.0,
+        le=1.0,
     )
 
 
@@ -149,7 +169,9 @@ class Scenario(Section):
     description: str = setting("", "One-line description shown by `ecosystem list`")
     group: str = setting("other", "Group in `ecosystem list` (lab, ecosystem, policy, ...)")
     mode: Literal["lab"] = setting("lab", "Kind of simulation: the single-model lab loop")
-    seed: int = setting(0, "Seed of the one random generator that drives the run", ge=0, le=2**63 - 1)
+    seed: int = setting(
+        0, "Seed of the one random generator that drives the run", ge=0, le=2**63 - 1
+    )
     steps: int = setting(
         10, "Number of steps (model generations in lab mode)", unit="steps", ge=1, le=100_000
     )
@@ -249,7 +271,9 @@ def _apply_override(raw: dict, override: str) -> None:
     for depth, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ScenarioError(f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section")
+            raise ScenarioError(
+                f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section"
+            )
         node = child
     node[parts[-1]] = value
 
@@ -316,7 +340,11 @@ def _range_of(info) -> str:
         for attr, symbol in symbols.items():
             if isinstance(item, annotated_types.BaseMetadata) and hasattr(item, attr):
                 parts.append(f"{symbol} {getattr(item, attr)}")
-    unit = (info.json_schema_extra or {}).get("unit") if isinstance(info.json_schema_extra, dict) else None
+    unit = (
+        (info.json_schema_extra or {}).get("unit")
+        if isinstance(info.json_schema_extra, dict)
+        else None
+    )
     text = " and ".join(parts)
     return f"{text} {unit}" if text and unit else text
 

@@ -95,7 +95,12 @@ def gaussian_variance_collapse(fast: bool) -> list[Check]:
         for chain in range(chains):
             generator = Streams(chain).torch(f"variance:{estimator}")
             variances = _run(
-                culture, "gaussian", settings, generations, generator, {"covariance": estimator},
+                culture,
+                "gaussian",
+                settings,
+                generations,
+                generator,
+                {"covariance": estimator},
                 on_generation=lambda g: float(g.model.covariance_[0, 0]),
             )
             logs[chain] = np.log(np.asarray(variances) / true_var)
@@ -128,7 +133,12 @@ def bias_keeps_precision_loses_recall(fast: bool) -> list[Check]:
             settings = LabSettings(loop="fully_synthetic", n_real=4000, n_synthetic=4000, bias=bias)
             generator = Streams(seed).torch(f"bias:{bias}")
             scores = _run(
-                culture, "gmm", settings, generations, generator, {"components": 10},
+                culture,
+                "gmm",
+                settings,
+                generations,
+                generator,
+                {"components": 10},
                 on_generation=lambda g, c=culture, gen=generator, b=bias: evaluate(
                     c, g.model.sample(2000, bias=b, generator=gen)
                 ),
@@ -179,12 +189,19 @@ def fresh_data_settles(fast: bool) -> list[Check]:
             n_real = max(2, round(share * total))
             loop = "fresh_data" if share > 0 else "fully_synthetic"
             settings = LabSettings(
-                loop=loop, n_real=n_real if share > 0 else total,
-                n_synthetic=total - (n_real if share > 0 else 0), bias=bias,
+                loop=loop,
+                n_real=n_real if share > 0 else total,
+                n_synthetic=total - (n_real if share > 0 else 0),
+                bias=bias,
             )
             generator = Streams(seed).torch(f"fresh:{share}")
             series = _run(
-                culture, "gmm", settings, generations, generator, {"components": 10},
+                culture,
+                "gmm",
+                settings,
+                generations,
+                generator,
+                {"components": 10},
                 on_generation=lambda g, c=culture, gen=generator: evaluate(
                     c, g.model.sample(2000, bias=bias, generator=gen)
                 )["recall"],
@@ -234,13 +251,19 @@ def replace_vs_accumulate(fast: bool) -> list[Check]:
     errors: dict[str, np.ndarray] = {}
     for data in ("replace", "accumulate"):
         settings = LabSettings(loop="fully_synthetic", n_real=n, n_synthetic=n, data=data)
-        errors[data] = np.array([
-            _run(
-                culture, "gaussian", settings, generations, Streams(chain).torch(f"acc:{data}"),
-                on_generation=lambda g: float(((g.model.mean_ - mean) ** 2).sum()) / trace,
-            )[-1]
-            for chain in range(chains)
-        ])
+        errors[data] = np.array(
+            [
+                _run(
+                    culture,
+                    "gaussian",
+                    settings,
+                    generations,
+                    Streams(chain).torch(f"acc:{data}"),
+                    on_generation=lambda g: float(((g.model.mean_ - mean) ** 2).sum()) / trace,
+                )[-1]
+                for chain in range(chains)
+            ]
+        )
     replace_mean, replace_se = _mean_se(errors["replace"])
     accumulate_mean, accumulate_se = _mean_se(errors["accumulate"])
     replace_expected = 1 - ((n - 1) / n) ** generations
@@ -281,14 +304,25 @@ def tails_vanish_first(fast: bool) -> list[Check]:
             mass = torch.bincount(topics, minlength=c.topics).double() / len(topics)
             return mass < 0.1 * c.weights
 
-        lost = torch.stack(_run(culture, "gmm", settings, generations, generator,
-                                {"components": 20}, on_generation=lost_topics))
+        lost = torch.stack(
+            _run(
+                culture,
+                "gmm",
+                settings,
+                generations,
+                generator,
+                {"components": 20},
+                on_generation=lost_topics,
+            )
+        )
         tail_lost.append(float(lost[-1][culture.tail_mask].double().mean()))
         head_lost.append(float(lost[-1][~culture.tail_mask].double().mean()))
         ever = lost.any(dim=1)
         if ever.any():
             first = lost[int(torch.nonzero(ever)[0])]
-            first_in_tail.append(bool(first[culture.tail_mask].any() and not first[~culture.tail_mask].any()))
+            first_in_tail.append(
+                bool(first[culture.tail_mask].any() and not first[~culture.tail_mask].any())
+            )
     tail_mean, tail_se = _mean_se(np.array(tail_lost))
     head_mean, head_se = _mean_se(np.array(head_lost))
     return [
@@ -311,12 +345,85 @@ def tails_vanish_first(fast: bool) -> list[Check]:
     ]
 
 
+def augmentation_needs_model_error(fast: bool) -> list[Check]:
+    """Synthetic augmentation loop: a well-specified Gaussian stays stable
+    (Bertrand et al.); a misspecified mixture (3 components for 10 topics) with
+    lambda = 0.8 and 20% real data degrades, more slowly than in the fully synthetic loop."""
+    chains, generations = (40 if fast else 60), 30
+    gaussian = _culture(0, "augmentation", topics=1, dim=4, reference_size=200)
+    true_logdet = float(torch.logdet(gaussian.covariances[0]))
+    drift: dict[str, np.ndarray] = {}
+    for loop in ("synthetic_augmentation", "fully_synthetic"):
+        settings = LabSettings(loop=loop, n_real=100, n_synthetic=100)
+        logdets = np.array(
+            [
+                _run(
+                    gaussian,
+                    "gaussian",
+                    settings,
+                    generations,
+                    Streams(chain).torch(f"aug:{loop}"),
+                    on_generation=lambda g: float(torch.logdet(g.model.covariance_)) - true_logdet,
+                )
+                for chain in range(chains)
+            ]
+        )
+        drift[loop] = logdets[:, generations - 1] - logdets[:, 9]
+    seeds, mixture_generations, bias = (2 if fast else 5), (10 if fast else 12), 0.8
+    kept: dict[str, list[float]] = {"synthetic_augmentation": [], "fully_synthetic": []}
+    for seed in range(seeds):
+        culture = _culture(seed, "misspecified", topics=10, dim=4)
+        for loop in kept:
+            settings = LabSettings(loop=loop, n_real=1000, n_synthetic=4000, bias=bias)
+            generator = Streams(seed).torch(f"misspecified:{loop}")
+            recall = np.array(
+                _run(
+                    culture,
+                    "gmm",
+                    settings,
+                    mixture_generations,
+                    generator,
+                    {"components": 3},
+                    on_generation=lambda g, c=culture, gen=generator: evaluate(
+                        c, g.model.sample(2000, bias=bias, generator=gen)
+                    )["recall"],
+                )
+            )
+            kept[loop].append(float(recall[-3:].mean() / recall[0]))
+    stable_mean, stable_se = _mean_se(drift["synthetic_augmentation"])
+    collapse_mean, _ = _mean_se(drift["fully_synthetic"])
+    aug_mean, aug_se = _mean_se(np.array(kept["synthetic_augmentation"]))
+    full_mean, full_se = _mean_se(np.array(kept["fully_synthetic"]))
+    return [
+        Check(
+            check="augmentation, well-specified Gaussian: change of log det(Sigma_k) "
+            f"from generation 10 to {generations}",
+            source=BERTRAND,
+            expected=f"stable: |change| <= 0.15 (fully synthetic: {collapse_mean:+.2f})",
+            measured=f"{stable_mean:+.3f} ± {stable_se:.3f}",
+            tolerance=f"|mean| + 2 se <= 0.15, {chains} chains, n_real = n_synthetic = 100",
+            passed=abs(stable_mean) + 2 * stable_se <= 0.15,
+        ),
+        Check(
+            check=f"augmentation, misspecified mixture, lambda={bias}: final / first recall",
+            source=ALEMOHAMMAD,
+            expected="degrades (< 1), more slowly than fully synthetic",
+            measured=f"augmentation {aug_mean:.3f} ± {aug_se:.3f}, "
+            f"fully synthetic {full_mean:.3f} ± {full_se:.3f}",
+            tolerance=f"mean + 2 se < 1 and above fully synthetic by > 2 se, {seeds} seeds",
+            passed=aug_mean + 2 * aug_se < 1
+            and aug_mean - full_mean > 2 * math.hypot(aug_se, full_se),
+        ),
+    ]
+
+
 CHECKS: dict[str, Callable[[bool], list[Check]]] = {
     "variance-collapse": gaussian_variance_collapse,
     "bias": bias_keeps_precision_loses_recall,
     "fresh-data": fresh_data_settles,
     "accumulate": replace_vs_accumulate,
     "tails": tails_vanish_first,
+    "augmentation": augmentation_needs_model_error,
 }
 
 

@@ -4,10 +4,8 @@ Core objects: `GenerativeModel` (the protocol), `make` / `available` / `register
 Importing the package registers "gaussian", "gmm" and "kde".
 """
 
-from models import gaussian, gmm, kde
+from models import gaussian, gmm, kde  # noqa: F401 (imported so that they register)
 from models.base import GenerativeModel, NotFittedError
 from models.registry import available, make, register
 
 __all__ = ["GenerativeModel", "NotFittedError", "available", "make", "register"]
-
-del gaussian, gmm, kde

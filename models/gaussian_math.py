@@ -47,7 +47,8 @@ def cholesky_factors(covs: torch.Tensor) -> torch.Tensor:
     if not failed.any():
         return chols
     eye = torch.eye(covs.shape[1], dtype=torch.float64)
-    scale = covs.diagonal(dim1=1, dim2=2).abs().mean(dim=1).clamp_min(1.0)
+    scale = covs.diagonal(dim1=1, dim2=2).abs().mean(dim=1)
+    scale = torch.where(scale > 0, scale, 1.0)  # jitter is relative to each matrix's size
     for step in range(_JITTER_STEPS):
         jitter = (scale[failed] * 10.0 ** (step - 10))[:, None, None] * eye
         retry, info = torch.linalg.cholesky_ex(covs[failed] + jitter)

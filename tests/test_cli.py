@@ -13,15 +13,42 @@ from ecosystem.cli import main
 from ecosystem.results import read_manifest, read_timeseries
 
 SMALL = [
-    "--set", "culture.topics=6", "--set", "culture.dim=2", "--set", "culture.reference_size=200",
-    "--set", "lab.n_real=200", "--set", "lab.n_synthetic=200", "--set", "model.params.components=6",
-    "--set", "metrics.samples=200",
+    "--set",
+    "culture.topics=6",
+    "--set",
+    "culture.dim=2",
+    "--set",
+    "culture.reference_size=200",
+    "--set",
+    "lab.n_real=200",
+    "--set",
+    "lab.n_synthetic=200",
+    "--set",
+    "model.params.components=6",
+    "--set",
+    "metrics.samples=200",
 ]
 
 
 def test_run_writes_a_run_directory_and_prints_summary(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "mad-fully-synthetic", "--steps", "3", "--seed", "4", "--out", str(out), "--quiet", *SMALL]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "mad-fully-synthetic",
+                "--steps",
+                "3",
+                "--seed",
+                "4",
+                "--out",
+                str(out),
+                "--quiet",
+                *SMALL,
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "final step 3" in text and "precision" in text and "model" in text
     frame = read_timeseries(out)
@@ -60,7 +87,12 @@ def test_list_groups_scenarios_with_descriptions(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
     assert "lab" in text
-    for name in ("mad-fully-synthetic", "mad-synthetic-augmentation", "mad-fresh-data", "accumulate"):
+    for name in (
+        "mad-fully-synthetic",
+        "mad-synthetic-augmentation",
+        "mad-fresh-data",
+        "accumulate",
+    ):
         assert name in text
     assert "previous model's samples" in text
 
@@ -91,8 +123,19 @@ def test_validate_writes_json_and_reports(tmp_path, capsys):
 
 
 def _start_long_run(out):
-    cmd = [sys.executable, "-m", "ecosystem.cli", "run", "accumulate", "--steps", "500",
-           "--out", str(out), "--quiet", *SMALL]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ecosystem.cli",
+        "run",
+        "accumulate",
+        "--steps",
+        "500",
+        "--out",
+        str(out),
+        "--quiet",
+        *SMALL,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -89,7 +89,9 @@ def test_reference_sample_is_held_out_and_prepared(small_culture):
 
 def test_entropy_bound_matches_weights(small_culture):
     w = small_culture.weights
-    assert small_culture.entropy_bound() == pytest.approx(float(-(w * w.log()).sum()) / math.log(12))
+    assert small_culture.entropy_bound() == pytest.approx(
+        float(-(w * w.log()).sum()) / math.log(12)
+    )
 
 
 def test_bad_inputs_raise():

@@ -8,8 +8,13 @@ from ecosystem.lab import lab_steps, self_consuming_loop
 from ecosystem.scenario import LabSettings, load_scenario
 
 SMALL = [
-    "culture.topics=6", "culture.dim=2", "culture.reference_size=200", "lab.n_real=200",
-    "lab.n_synthetic=150", "model.params.components=6", "metrics.samples=200",
+    "culture.topics=6",
+    "culture.dim=2",
+    "culture.reference_size=200",
+    "lab.n_real=200",
+    "lab.n_synthetic=150",
+    "model.params.components=6",
+    "metrics.samples=200",
 ]
 
 
@@ -45,7 +50,9 @@ def test_augmentation_reuses_the_fixed_real_set(small_culture):
     assert [len(t) for _, t, _ in gens] == [100, 150, 150, 150]
     for _, train, synthetic in gens[1:]:
         assert torch.equal(train[~synthetic], gens[0][1])
-    acc = _loop(small_culture, loop="synthetic_augmentation", n_real=100, n_synthetic=50, data="accumulate")
+    acc = _loop(
+        small_culture, loop="synthetic_augmentation", n_real=100, n_synthetic=50, data="accumulate"
+    )
     assert [len(t) for _, t, _ in acc] == [100, 150, 200, 250]
     assert [int((~s).sum()) for _, _, s in acc] == [100] * 4
 
@@ -58,7 +65,9 @@ def test_fresh_data_draws_new_real_samples(small_culture):
 
 
 def test_accumulate_subsample_keeps_the_replace_size(small_culture):
-    gens = _loop(small_culture, loop="fresh_data", n_real=60, n_synthetic=40, data="accumulate_subsample")
+    gens = _loop(
+        small_culture, loop="fresh_data", n_real=60, n_synthetic=40, data="accumulate_subsample"
+    )
     assert [len(t) for _, t, _ in gens] == [60, 100, 100, 100]
     # drawn from everything so far: later generations still contain first-generation points
     first = {tuple(row.tolist()) for row in gens[0][1]}
@@ -80,8 +89,17 @@ def test_lab_steps_emit_tidy_rows_per_generation():
         assert {generation for generation, *_ in rows} == {step}
         metrics = {(scope, metric) for _, scope, metric, _ in rows}
         for scope in ("model", "training"):
-            for metric in ("precision", "recall", "density", "coverage", "frechet", "log_likelihood",
-                           "topic_coverage", "tail_mass_ratio", "topic_entropy"):
+            for metric in (
+                "precision",
+                "recall",
+                "density",
+                "coverage",
+                "frechet",
+                "log_likelihood",
+                "topic_coverage",
+                "tail_mass_ratio",
+                "topic_entropy",
+            ):
                 assert (scope, metric) in metrics
         assert ("training", "synthetic_share") in metrics
     shares = [v for _, rows in steps for _, s, m, v in rows if m == "synthetic_share"]
@@ -101,6 +119,6 @@ def test_bias_shrinks_what_the_model_publishes():
     def recall(bias):
         scenario = load_scenario("mad-fully-synthetic", [*SMALL, "steps=3", f"lab.bias={bias}"])
         rows = [row for _, rows in lab_steps(scenario) for row in rows]
-        return [v for g, s, m, v in rows if s == "model" and m == "recall" and g == 3][0]
+        return next(v for g, s, m, v in rows if s == "model" and m == "recall" and g == 3)
 
     assert recall(0.5) < recall(1.0)

@@ -24,4 +24,7 @@ def test_torch_generator_is_seeded_from_numpy():
     x = torch.randn(3, generator=torch_generator(np.random.default_rng(0)))
     y = torch.randn(3, generator=torch_generator(np.random.default_rng(0)))
     assert torch.equal(x, y)
-    assert torch.equal(torch.rand(2, generator=Streams(3).torch("a")), torch.rand(2, generator=Streams(3).torch("a")))
+    assert torch.equal(
+        torch.rand(2, generator=Streams(3).torch("a")),
+        torch.rand(2, generator=Streams(3).torch("a")),
+    )

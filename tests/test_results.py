@@ -5,7 +5,14 @@ import json
 import pandas as pd
 import pytest
 
-from ecosystem.results import COLUMNS, RunInterrupted, RunWriter, atomic_write_text, read_manifest, read_timeseries
+from ecosystem.results import (
+    COLUMNS,
+    RunInterrupted,
+    RunWriter,
+    atomic_write_text,
+    read_manifest,
+    read_timeseries,
+)
 from ecosystem.scenario import load_scenario, scenario_hash
 
 
@@ -36,7 +43,10 @@ def test_complete_run_writes_every_file(tmp_path):
     assert summary["metrics"]["model"]["recall"] == {"final": 1 / 3, "max": 1.0, "min": 1 / 3}
 
 
-@pytest.mark.parametrize("error, status", [(KeyboardInterrupt, "interrupted"), (RunInterrupted, "interrupted"), (RuntimeError, "failed")])
+@pytest.mark.parametrize(
+    "error, status",
+    [(KeyboardInterrupt, "interrupted"), (RunInterrupted, "interrupted"), (RuntimeError, "failed")],
+)
 def test_interrupted_run_keeps_completed_steps(tmp_path, error, status):
     scenario = load_scenario("accumulate", ["steps=5"])
     with pytest.raises(error), RunWriter(tmp_path / "run", scenario) as writer:

@@ -33,7 +33,10 @@ def test_extends_inherits_and_overrides():
 
 
 def test_overrides_are_typed_and_validated():
-    s = load_scenario("accumulate", ["lab.bias=0.5", "steps=3", "lab.loop=fresh_data", "model.params.components=7"])
+    s = load_scenario(
+        "accumulate",
+        ["lab.bias=0.5", "steps=3", "lab.loop=fresh_data", "model.params.components=7"],
+    )
     assert s.lab.bias == 0.5 and s.steps == 3 and s.lab.loop == "fresh_data"
     assert s.model.params["components"] == 7
 
@@ -55,14 +58,14 @@ def test_bad_value_names_field_and_range():
 
 
 def test_bad_choice_lists_allowed_values():
-    with pytest.raises(ScenarioError, match="lab.data.*'replace'.*'accumulate'"):
+    with pytest.raises(ScenarioError, match=r"lab\.data.*'replace'.*'accumulate'"):
         load_scenario("accumulate", ["lab.data=keep"])
 
 
 def test_unknown_model_and_parameter():
-    with pytest.raises(ScenarioError, match="unknown model 'gmn'.*did you mean 'gmm'"):
+    with pytest.raises(ScenarioError, match=r"unknown model 'gmn'.*did you mean 'gmm'"):
         load_scenario("accumulate", ["model.name=gmn"])
-    with pytest.raises(ScenarioError, match="model.params"):
+    with pytest.raises(ScenarioError, match=r"model\.params"):
         load_scenario("accumulate", ["model.params.nonsense=3"])
 
 
@@ -72,7 +75,7 @@ def test_unknown_scenario_suggests():
 
 
 def test_bad_override_syntax():
-    with pytest.raises(ScenarioError, match="section.key=value"):
+    with pytest.raises(ScenarioError, match=r"section\.key=value"):
         load_scenario("accumulate", ["lab.bias"])
     with pytest.raises(ScenarioError, match="not a section"):
         load_scenario("accumulate", ["steps.x=1"])
