@@ -50,6 +50,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field, e.g. --set lab.bias=0.7 (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecosystem`` argument parser with every sub-command."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -75,14 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, help="seed of the run (default: the scenario's)")
     run.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field, e.g. --set lab.bias=0.7 (repeatable)",
-    )
+    _add_overrides(run)
     run.add_argument(
         "--out", type=Path, help="run directory (default: runs/<scenario>-s<seed>-<time>)"
     )
@@ -104,14 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the scenario with inheritance and overrides resolved.",
     )
     show.add_argument("scenario", help="scenario name or path to a .toml file")
-    show.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field (repeatable)",
-    )
+    _add_overrides(show)
 
     validate = commands.add_parser(
         "validate",

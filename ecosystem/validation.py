@@ -80,6 +80,27 @@ def _run(
     return out
 
 
+def _mixture_scores(
+    culture: Culture,
+    settings: LabSettings,
+    generations: int,
+    generator: torch.Generator,
+    components: int,
+) -> list[dict[str, float]]:
+    """Every metric of 2000 samples (drawn with the loop's bias) of each GMM generation."""
+    return _run(
+        culture,
+        "gmm",
+        settings,
+        generations,
+        generator,
+        {"components": components},
+        on_generation=lambda g: evaluate(
+            culture, g.model.sample(2000, bias=settings.bias, generator=generator)
+        ),
+    )
+
+
 def gaussian_variance_collapse(fast: bool) -> list[Check]:
     """Fully synthetic loop, 1-D Gaussian fitted by MLE: E[log sigma²_k] falls by
     psi((n-1)/2) + ln(2/n) per fit and sigma² collapses toward zero; with the
@@ -132,17 +153,7 @@ def bias_keeps_precision_loses_recall(fast: bool) -> list[Check]:
         for bias in ratios:
             settings = LabSettings(loop="fully_synthetic", n_real=4000, n_synthetic=4000, bias=bias)
             generator = Streams(seed).torch(f"bias:{bias}")
-            scores = _run(
-                culture,
-                "gmm",
-                settings,
-                generations,
-                generator,
-                {"components": 10},
-                on_generation=lambda g, c=culture, gen=generator, b=bias: evaluate(
-                    c, g.model.sample(2000, bias=b, generator=gen)
-                ),
-            )
+            scores = _mixture_scores(culture, settings, generations, generator, components=10)
             ratios[bias].append(scores[-1]["recall"] / scores[0]["recall"])
             if bias < 1:
                 precision.append(scores[-1]["precision"])
@@ -195,18 +206,8 @@ def fresh_data_settles(fast: bool) -> list[Check]:
                 bias=bias,
             )
             generator = Streams(seed).torch(f"fresh:{share}")
-            series = _run(
-                culture,
-                "gmm",
-                settings,
-                generations,
-                generator,
-                {"components": 10},
-                on_generation=lambda g, c=culture, gen=generator: evaluate(
-                    c, g.model.sample(2000, bias=bias, generator=gen)
-                )["recall"],
-            )
-            recall[share].append(np.asarray(series))
+            scores = _mixture_scores(culture, settings, generations, generator, components=10)
+            recall[share].append(np.array([score["recall"] for score in scores]))
     final = {share: np.mean([s[-3:].mean() for s in recall[share]]) for share in shares}
     start = {share: np.mean([s[0] for s in recall[share]]) for share in shares}
     drift = {
@@ -376,19 +377,10 @@ def augmentation_needs_model_error(fast: bool) -> list[Check]:
         for loop in kept:
             settings = LabSettings(loop=loop, n_real=1000, n_synthetic=4000, bias=bias)
             generator = Streams(seed).torch(f"misspecified:{loop}")
-            recall = np.array(
-                _run(
-                    culture,
-                    "gmm",
-                    settings,
-                    mixture_generations,
-                    generator,
-                    {"components": 3},
-                    on_generation=lambda g, c=culture, gen=generator: evaluate(
-                        c, g.model.sample(2000, bias=bias, generator=gen)
-                    )["recall"],
-                )
+            scores = _mixture_scores(
+                culture, settings, mixture_generations, generator, components=3
             )
+            recall = np.array([score["recall"] for score in scores])
             kept[loop].append(float(recall[-3:].mean() / recall[0]))
     stable_mean, stable_se = _mean_se(drift["synthetic_augmentation"])
     collapse_mean, _ = _mean_se(drift["fully_synthetic"])

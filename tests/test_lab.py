@@ -5,6 +5,7 @@ import torch
 
 import models
 from ecosystem.lab import lab_steps, self_consuming_loop
+from ecosystem.metrics import METRIC_NAMES
 from ecosystem.scenario import LabSettings, load_scenario
 
 SMALL = [
@@ -89,17 +90,7 @@ def test_lab_steps_emit_tidy_rows_per_generation():
         assert {generation for generation, *_ in rows} == {step}
         metrics = {(scope, metric) for _, scope, metric, _ in rows}
         for scope in ("model", "training"):
-            for metric in (
-                "precision",
-                "recall",
-                "density",
-                "coverage",
-                "frechet",
-                "log_likelihood",
-                "topic_coverage",
-                "tail_mass_ratio",
-                "topic_entropy",
-            ):
+            for metric in METRIC_NAMES:
                 assert (scope, metric) in metrics
         assert ("training", "synthetic_share") in metrics
     shares = [v for _, rows in steps for _, s, m, v in rows if m == "synthetic_share"]
