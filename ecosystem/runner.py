@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.lab import StepRows, lab_steps
+from ecosystem.model import ecosystem_steps
 from ecosystem.results import RunInterrupted, RunWriter
 from ecosystem.scenario import Scenario
 
@@ -28,6 +29,8 @@ def simulate(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
     """The steps of ``scenario``: ``(step, rows)``, rows ``(generation, scope, metric, value)``."""
     if scenario.mode == "lab":
         return lab_steps(scenario)
+    if scenario.mode == "ecosystem":
+        return ecosystem_steps(scenario)
     raise ValueError(f"mode {scenario.mode!r} has no simulator")
 
 

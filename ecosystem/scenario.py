@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import models
 
 __all__ = [
+    "ArchiveSettings",
+    "CompanySettings",
+    "CreatorSettings",
     "CultureSettings",
     "FieldDoc",
     "LabSettings",
@@ -34,6 +37,7 @@ __all__ = [
     "ModelSettings",
     "Scenario",
     "ScenarioError",
+    "WebSettings",
     "available_scenarios",
     "describe_fields",
     "load_scenario",
@@ -162,23 +166,185 @@ class MetricSettings(Section):
     )
 
 
+class WebSettings(Section):
+    """The hyperlinked web: its initial size, how pages link and how they age."""
+
+    initial_pages: int = setting(
+        20_000,
+        "Human pages on the web at step 0 (the pre-AI web)",
+        unit="pages",
+        ge=0,
+        le=100_000_000,
+    )
+    links_per_page: float = setting(
+        5.0,
+        "Mean number of links a new page makes to existing pages",
+        unit="links/page",
+        ge=0.0,
+        le=100.0,
+    )
+    attachment: float = setting(
+        1.0,
+        "Preferential attachment exponent: target weight (in-degree + 1)^attachment",
+        ge=0.0,
+        le=3.0,
+    )
+    homophily: float = setting(
+        0.5, "Probability that a link targets a page of the same topic", ge=0.0, le=1.0
+    )
+    death_rate: float = setting(
+        0.004,
+        "Probability per month that a page disappears (link rot)",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
+    )
+    traffic_decay: float = setting(
+        0.1, "Share of a page's traffic lost per month", unit="1/month", ge=0.0, le=1.0
+    )
+
+
+class CreatorSettings(Section):
+    """Human creators: how many, how much and about what they publish."""
+
+    count: int = setting(
+        2000, "Active human creators at step 0", unit="creators", ge=0, le=1_000_000
+    )
+    pages_per_month: float = setting(
+        0.4, "Mean publishing rate of a creator", unit="pages/month", ge=0.0, le=1000.0
+    )
+    rate_spread: float = setting(
+        1.0, "Spread of publishing rates across creators (sd of the log-rate)", ge=0.0, le=5.0
+    )
+    topics_per_creator: int = setting(
+        3, "Most topics a creator writes about (each has 1 to this many)", ge=1, le=100
+    )
+    ai_assisted_share: float = setting(
+        0.1,
+        "Mean share of a creator's pages written with AI help, once an assistant exists",
+        ge=0.0,
+        le=1.0,
+    )
+    assist_strength: float = setting(
+        0.5,
+        "How far an AI-assisted page moves from the human draft toward the model's text",
+        ge=0.0,
+        le=1.0,
+    )
+
+
+class ArchiveSettings(Section):
+    """The fixed pre-AI archive: human content every company can train on."""
+
+    size: int = setting(
+        20_000,
+        "Human items in the pre-AI archive (each company's first training set)",
+        unit="items",
+        ge=2,
+        le=100_000_000,
+    )
+
+
+class CompanySettings(Section):
+    """An AI company: its model, crawler, data policy and output."""
+
+    enabled: bool = setting(True, "Whether the company takes part")
+    model: ModelSettings = Field(default_factory=ModelSettings, description="Its generative model")
+    crawler: Literal["uniform", "popularity", "links"] = setting(
+        "links", "Crawl strategy: uniform over live pages, highest in-degree first, or links"
+    )
+    crawl_budget: int = setting(
+        10_000,
+        "Pages crawled per retraining (the new training data)",
+        unit="pages",
+        ge=1,
+        le=100_000_000,
+    )
+    crawl_max_age: int = setting(
+        0, "Crawl only pages at most this old (0: any age)", unit="months", ge=0, le=100_000
+    )
+    retrain_interval: int = setting(
+        6, "Months between retrainings (a new model generation)", unit="months", ge=1, le=1200
+    )
+    first_retrain: int = setting(6, "Step of the first retraining", unit="steps", ge=1, le=100_000)
+    data: Literal["replace", "accumulate"] = setting(
+        "replace", "Train on the latest crawl only, or on every crawl so far"
+    )
+    archive_share: float = setting(
+        0.0, "Share of each training set drawn from the fixed pre-AI archive", ge=0.0, le=1.0
+    )
+    bias: float = setting(
+        1.0, "Sampling bias lambda of its published output (1: unbiased)", gt=0.0, le=1.0
+    )
+    pages_per_month: float = setting(
+        100.0,
+        "Pages it publishes per month once fully ramped up",
+        unit="pages/month",
+        ge=0.0,
+        le=10_000_000,
+    )
+    start_step: int = setting(
+        1, "Step at which it starts publishing", unit="steps", ge=0, le=100_000
+    )
+    ramp_months: float = setting(
+        0.0,
+        "Time constant of its output ramp-up: rate x (1 - exp(-months/ramp))",
+        unit="months",
+        ge=0.0,
+        le=1200.0,
+    )
+    market_share: float = setting(
+        1.0, "Relative weight of its assistant among creators' choices", ge=0.0, le=1.0
+    )
+
+
 class Scenario(Section):
     """A complete, resolved run definition."""
 
     name: str = setting("unnamed", "Scenario name (the file's stem)")
     description: str = setting("", "One-line description shown by `ecosystem list`")
     group: str = setting("other", "Group in `ecosystem list` (lab, ecosystem, policy, ...)")
-    mode: Literal["lab"] = setting("lab", "Kind of simulation: the single-model lab loop")
+    mode: Literal["lab", "ecosystem"] = setting(
+        "lab", "Kind of simulation: the single-model lab loop or the whole web"
+    )
     seed: int = setting(
         0, "Seed of the one random generator that drives the run", ge=0, le=2**63 - 1
     )
     steps: int = setting(
-        10, "Number of steps (model generations in lab mode)", unit="steps", ge=1, le=100_000
+        10,
+        "Number of steps (model generations in lab mode, months in ecosystem mode)",
+        unit="steps",
+        ge=1,
+        le=100_000,
+    )
+    start: str = setting(
+        "2022-01",
+        "Calendar month of step 1 in ecosystem mode (YYYY-MM)",
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
     )
     culture: CultureSettings = Field(default_factory=CultureSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     lab: LabSettings = Field(default_factory=LabSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    creators: CreatorSettings = Field(default_factory=CreatorSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    companies: dict[str, CompanySettings] = Field(
+        default_factory=dict, description="AI companies by name"
+    )
     metrics: MetricSettings = Field(default_factory=MetricSettings)
+
+    @field_validator("companies")
+    @classmethod
+    def _company_names(cls, companies: dict) -> dict:
+        for name in companies:
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"company name {name!r} must be letters, digits, '-' or '_'")
+        return companies
+
+    @property
+    def active_companies(self) -> dict[str, CompanySettings]:
+        """The enabled companies, by name."""
+        return {name: c for name, c in self.companies.items() if c.enabled}
 
     def to_toml(self) -> str:
         """The resolved scenario as TOML (round-trips through :func:`load_scenario`)."""
@@ -248,10 +414,16 @@ def _locate(source: str | Path) -> Path:
 
 
 def _merge(base: dict, child: dict) -> dict:
+    """Deep merge; a table with a different ``name`` (another model) replaces the inherited one."""
     merged = dict(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+        inherited = merged.get(key)
+        if (
+            isinstance(value, dict)
+            and isinstance(inherited, dict)
+            and value.get("name", inherited.get("name")) == inherited.get("name")
+        ):
+            merged[key] = _merge(inherited, value)
         else:
             merged[key] = value
     return merged
@@ -302,28 +474,42 @@ def _describe_error(error: dict) -> str:
     return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")
 
 
-def _field_at(loc: tuple[str, ...]):
-    cls: type[BaseModel] = Scenario
+def _section_of(annotation) -> type[BaseModel] | None:
+    """The section class behind a field: itself, or the values of a ``dict[str, Section]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is dict:
+        value = typing.get_args(annotation)[1]
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+    return None
+
+
+def _walk(loc: tuple[str, ...]):
+    """Follow a location through the schema; yields (field info, section after it)."""
+    cls: type[BaseModel] | None = Scenario
+    expect_key = False
     info = None
     for part in loc:
-        fields = cls.model_fields
-        if part not in fields:
-            return None
-        info = fields[part]
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            cls = annotation
-    return info
+        if expect_key:  # a name inside a dict of sections
+            expect_key = False
+            continue
+        if cls is None or part not in cls.model_fields:
+            return None, None
+        info = cls.model_fields[part]
+        section = _section_of(info.annotation)
+        expect_key = typing.get_origin(info.annotation) is dict and section is not None
+        cls = section
+    return info, cls
+
+
+def _field_at(loc: tuple[str, ...]):
+    return _walk(loc)[0]
 
 
 def _keys_at(loc: tuple[str, ...]) -> list[str]:
-    cls: type[BaseModel] = Scenario
-    for part in loc:
-        annotation = cls.model_fields[part].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        cls = annotation
-    return list(cls.model_fields)
+    cls = _walk(loc)[1]
+    return [] if cls is None else list(cls.model_fields)
 
 
 def _constraint_text(loc: tuple[str, ...]) -> str:
@@ -380,8 +566,10 @@ def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[F
     for name, info in cls.model_fields.items():
         annotation = info.annotation
         path = f"{prefix}{name}"
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            docs.extend(describe_fields(annotation, f"{path}."))
+        section = _section_of(annotation)
+        if section is not None:
+            keyed = typing.get_origin(annotation) is dict
+            docs.extend(describe_fields(section, f"{path}.<name>." if keyed else f"{path}."))
             continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         default = info.get_default(call_default_factory=True)

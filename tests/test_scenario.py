@@ -123,3 +123,22 @@ def test_every_field_is_documented():
 
 def test_defaults_are_a_valid_scenario():
     assert Scenario().lab.loop == "fully_synthetic"
+
+
+def test_switching_model_replaces_the_inherited_model_table(tmp_path):
+    (tmp_path / "child.toml").write_text(
+        'extends = "baseline"\n[companies.alpha.model]\nname = "gaussian"\n'
+    )
+    s = load_scenario(tmp_path / "child.toml")
+    assert s.companies["alpha"].model.name == "gaussian" and s.companies["alpha"].model.params == {}
+    assert s.companies["beta"].model.params["components"] == 50
+
+
+def test_company_overrides_and_errors():
+    s = load_scenario("baseline", ["companies.alpha.bias=0.5", "companies.zeta.pages_per_month=10"])
+    assert s.companies["alpha"].bias == 0.5
+    assert s.companies["zeta"].pages_per_month == 10 and s.companies["zeta"].crawler == "links"
+    with pytest.raises(ScenarioError, match=r"unknown key 'companies\.alpha\.biass'; did you mean"):
+        load_scenario("baseline", ["companies.alpha.biass=0.5"])
+    with pytest.raises(ScenarioError, match=r"companies\.alpha\.crawler.*'uniform'"):
+        load_scenario("baseline", ["companies.alpha.crawler=random"])

@@ -1,0 +1,113 @@
+"""Creators and companies: their decisions and a company's retraining."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ecosystem.agents import AICompany, populate_creators
+from ecosystem.model import EcosystemModel
+from ecosystem.scenario import CompanySettings, CreatorSettings, load_scenario
+from ecosystem.web import AI, HUMAN
+
+TINY = "tests/data/tiny-web.toml"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return EcosystemModel(load_scenario(TINY))
+
+
+def _company(model, **settings):
+    return AICompany(model, "test", CompanySettings(**settings))
+
+
+def test_output_ramps_up_from_the_start_step(model):
+    company = _company(model, start_step=12, ramp_months=14.0, pages_per_month=180.0)
+    assert company.output_rate(11) == 0 and company.output_rate(12) == 0
+    assert company.output_rate(23) == pytest.approx(180 * (1 - math.exp(-11 / 14)))
+    assert company.output_rate(600) == pytest.approx(180)
+
+
+def test_whole_pages_carry_fractions_so_the_mean_rate_is_exact(model):
+    company = _company(model, pages_per_month=2.5)
+    counts = [company.pages_to_publish(step) for step in range(1, 101)]
+    assert set(counts) == {2, 3} and sum(counts) == 250
+
+
+def test_retraining_schedule(model):
+    company = _company(model, first_retrain=5, retrain_interval=3)
+    assert [s for s in range(1, 15) if company.is_due(s)] == [5, 8, 11, 14]
+
+
+def test_retrain_makes_a_new_generation_from_the_crawl(model):
+    company = _company(model, crawl_budget=200, crawler="uniform")
+    generator = torch.Generator().manual_seed(0)
+    company.train_on_archive(model.archive, generator)
+    assert company.generation == 1 and not company.training_synthetic.any()
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(0), generator)
+    assert company.generation == 2 and len(company.training_x) == 200
+    assert company.crawled_total == 200
+
+
+def test_archive_share_mixes_the_archive_into_training(model):
+    company = _company(model, crawl_budget=300, crawler="uniform", archive_share=0.25)
+    generator = torch.Generator().manual_seed(0)
+    company.train_on_archive(model.archive, generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    assert len(company.training_x) == 400  # 300 crawled + 100 archive = 25% archive
+    archive_rows = {tuple(r.tolist()) for r in model.archive}
+    from_archive = sum(tuple(r.tolist()) in archive_rows for r in company.training_x[300:])
+    assert from_archive == 100
+
+
+def test_accumulate_keeps_every_crawl(model):
+    company = _company(model, crawl_budget=100, crawler="uniform", data="accumulate")
+    generator = torch.Generator().manual_seed(0)
+    company.train_on_archive(model.archive, generator)
+    for step in (1, 2):
+        company.retrain(model.web, model.archive, step, np.random.default_rng(step), generator)
+    assert len(company.training_x) == len(model.archive) + 200
+
+
+def test_crawl_max_age_restricts_to_recent_pages(model):
+    company = _company(model, crawl_budget=10_000, crawler="uniform", crawl_max_age=1)
+    pages = company.crawl(model.web, 0, np.random.default_rng(0))
+    assert len(pages) == model.web.count_alive  # the whole initial web is from step 0
+    assert len(company.crawl(model.web, 5, np.random.default_rng(0))) == 0
+
+
+def test_populate_creators_follows_the_settings(model):
+    settings = CreatorSettings(count=3000, pages_per_month=0.5, topics_per_creator=3)
+    culture = model.culture
+    tail = culture.tail.numpy()
+    creators = populate_creators(
+        model,
+        settings,
+        culture.weights.numpy(),
+        tail,
+        {"a": 0.75, "b": 0.25},
+        np.random.default_rng(0),
+    )
+    assert len(creators) == 3000
+    rates = np.array([c.rate for c in creators])
+    assert rates.mean() == pytest.approx(0.5, rel=0.1)
+    niche = [c for c in creators if c.niche]
+    assert 0.01 < len(niche) / 3000 < culture.tail_mass  # all topics in the tail
+    assert all(set(c.topics.tolist()) <= set(tail.tolist()) for c in niche)
+    first_topic = np.bincount([c.topics[0] for c in creators], minlength=culture.topics) / 3000
+    assert np.allclose(first_topic, culture.weights.numpy(), atol=0.03)  # drawn by popularity
+    assert all(
+        1 <= len(c.topics) <= 3 and len(set(c.topics.tolist())) == len(c.topics) for c in creators
+    )
+    share_a = sum(c.assistant == "a" for c in creators) / 3000
+    assert share_a == pytest.approx(0.75, abs=0.03)
+    assert np.mean([c.ai_share for c in creators]) == pytest.approx(0.1, abs=0.01)
+
+
+def test_company_pages_come_from_its_model(model):
+    web = model.web
+    ai = web.origin == AI
+    assert not ai.any()  # step 0: nothing published yet
+    assert (web.origin == HUMAN).all()
