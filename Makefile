@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ecosystem run mad-fully-synthetic
+	$(BIN)/ecosystem run baseline
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

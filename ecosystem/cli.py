@@ -21,7 +21,12 @@ from rich.table import Table
 
 from ecosystem.results import atomic_write_text
 from ecosystem.runner import run_scenario, stop_on_sigterm
-from ecosystem.scenario import ScenarioError, available_scenarios, load_scenario
+from ecosystem.scenario import (
+    ScenarioError,
+    available_scenarios,
+    load_scenario,
+    schema_markdown,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -110,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("scenario", help="scenario name or path to a .toml file")
     _add_overrides(show)
 
+    schema = commands.add_parser(
+        "schema",
+        help="print every scenario field (Markdown)",
+        formatter_class=formatter,
+        description="Print the scenario reference generated from the schema: every field with "
+        "its type, default, allowed values, unit and description.",
+        epilog="examples:\n  ecosystem schema\n  ecosystem schema > docs/scenarios.md\n",
+    )
+    del schema
+
     validate = commands.add_parser(
         "validate",
         help="reproduce published self-consuming-loop results",
@@ -136,7 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecosystem`` console script."""
     args = build_parser().parse_args(argv)
     console = Console()
-    handlers = {"run": _run, "list": _list, "show": _show, "validate": _validate}
+    handlers = {
+        "run": _run,
+        "list": _list,
+        "show": _show,
+        "schema": _schema,
+        "validate": _validate,
+    }
     try:
         return handlers[args.command](args, console)
     except (ScenarioError, ValueError) as exc:
@@ -190,11 +211,10 @@ def _summary_table(frame, name: str) -> Table:
     final = frame[frame["step"] == frame["step"].max()]
     final = final[final["metric"].isin(KEY_METRICS)]
     table = Table(title=f"{name}: final step {int(frame['step'].max())}")
-    table.add_column("scope")
-    for metric in KEY_METRICS:
-        if metric in set(final["metric"]):
-            table.add_column(metric, justify="right")
-    columns = [c.header for c in table.columns[1:]]
+    table.add_column("scope", no_wrap=True)
+    columns = [m for m in KEY_METRICS if m in set(final["metric"])]
+    for metric in columns:
+        table.add_column(metric.replace("_", " "), justify="right")
     for scope, rows in final.groupby("scope", sort=False):
         values = dict(zip(rows["metric"], rows["value"], strict=True))
         table.add_row(scope, *(f"{values[m]:.3f}" if m in values else "" for m in columns))
@@ -218,6 +238,11 @@ def _list(args, console: Console) -> int:
 
 def _show(args, console: Console) -> int:
     print(load_scenario(args.scenario, args.overrides).to_toml(), end="")
+    return 0
+
+
+def _schema(args, console: Console) -> int:
+    print(schema_markdown(), end="")
     return 0
 
 

@@ -157,13 +157,14 @@ def _block_rows(n_other: int) -> int:
 
 def _knn_radii(x: Tensor, k: int) -> Tensor:
     rows = _block_rows(x.shape[0])
-    radii = []
+    # Written in place: small tensors kept between large block temporaries fragment the heap.
+    radii = torch.empty(x.shape[0], dtype=torch.float64)
     for start in range(0, x.shape[0], rows):
         distances = torch.cdist(x[start : start + rows], x, compute_mode=_EXACT_DISTANCES)
         # Each point is its own nearest neighbour at distance 0, hence k + 1.
         nearest = torch.topk(distances, k + 1, dim=1, largest=False, sorted=True).values
-        radii.append(nearest[:, k])
-    return torch.cat(radii)
+        radii[start : start + rows] = nearest[:, k]
+    return radii
 
 
 def knn_radii(x: ArrayLike, k: int = 5) -> Tensor:

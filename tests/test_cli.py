@@ -169,3 +169,35 @@ def test_sigkill_leaves_readable_parts(tmp_path):
     frame = read_timeseries(out)
     steps = sorted(frame["step"].unique())
     assert len(steps) >= 3 and steps == list(range(1, len(steps) + 1))
+
+
+def test_schema_reference_is_generated_and_up_to_date(capsys):
+    from pathlib import Path
+
+    from ecosystem.scenario import schema_markdown
+
+    assert main(["schema"]) == 0
+    text = capsys.readouterr().out
+    assert "| `lab.bias` | float | `1.0` | > 0.0 and <= 1.0 |" in text
+    assert "`companies.<name>.crawl_budget`" in text
+    doc = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
+    assert doc.read_text() == schema_markdown(), "regenerate: ecosystem schema > docs/scenarios.md"
+
+
+def test_ecosystem_run_from_a_toml_file(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", "tests/data/tiny-web.toml", "--steps", "2", "--out", str(out), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "company:alpha" in text and "training:alpha" in text and "web_new" in text
+    frame = read_timeseries(out)
+    assert sorted(frame["step"].unique()) == [0, 1, 2]
+    manifest = read_manifest(out)
+    assert manifest["status"] == "complete" and manifest["resolved_scenario"]["mode"] == "ecosystem"
+
+
+def test_list_has_the_ecosystem_group(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for name in ("baseline", "no-ai", "closed-loop"):
+        assert name in text

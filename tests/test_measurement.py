@@ -1,0 +1,59 @@
+"""Measurement: scopes, fixed-size samples, company caching, exact shares."""
+
+import numpy as np
+import pytest
+
+import ecosystem.measurement as measurement
+from ecosystem.model import EcosystemModel
+from ecosystem.scenario import load_scenario
+from ecosystem.web import AI, HUMAN
+
+TINY = "tests/data/tiny-web.toml"
+
+
+def test_every_sample_has_the_fixed_size(monkeypatch):
+    sizes = []
+    original = measurement.evaluate
+
+    def recording(culture, x, **kw):
+        sizes.append(len(x))
+        return original(culture, x, **kw)
+
+    monkeypatch.setattr(measurement, "evaluate", recording)
+    model = EcosystemModel(load_scenario(TINY, ["metrics.samples=150"]))
+    model.step()
+    assert max(sizes) == 150  # web has 600+ pages, archive 600 items: all capped
+    assert model.web.count_alive > 600
+
+
+def test_company_rows_are_reused_until_a_new_generation():
+    model = EcosystemModel(load_scenario(TINY))
+    rows = {}
+    for _ in range(2):
+        model.step()
+        rows[model.steps] = {(s, m): v for _, s, m, v in model.rows if s == "company:beta"}
+    # beta first retrains at the end of step 3: steps 1 and 2 measure the same model
+    same = {k: v for k, v in rows[1].items() if k[1] != "pages_published"}
+    assert same == {k: v for k, v in rows[2].items() if k[1] != "pages_published"}
+    model.step()
+    assert model.companies[1].generation == 2
+    after = {(s, m): v for _, s, m, v in model.rows if s == "company:beta"}
+    assert after[("company:beta", "generation")] == 2
+    metrics = ("precision", "recall", "density", "coverage", "frechet", "log_likelihood")
+    assert [after[("company:beta", m)] for m in metrics] != [
+        rows[2][("company:beta", m)] for m in metrics
+    ]
+
+
+def test_shares_are_exact_on_the_live_web():
+    model = EcosystemModel(load_scenario(TINY, ["metrics.samples=5000"]))  # > pages alive
+    model.step()
+    values = {(s, m): v for _, s, m, v in model.rows}
+    live = model.web.live()
+    origin = model.web.origin[live]
+    assert values[("web", "synthetic_share")] == pytest.approx(np.mean(origin != HUMAN))
+    assert values[("web", "ai_share")] == pytest.approx(np.mean(origin == AI))
+    assert values[("web", "pages_alive")] == len(live)
+    new = live[model.web.created_step[live] == 1]
+    assert values[("web_new", "pages_new")] == len(new)
+    assert values[("creators", "active")] == 60
