@@ -25,6 +25,8 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_ecosystem.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

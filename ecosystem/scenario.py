@@ -300,6 +300,13 @@ class CompanySettings(Section):
     )
 
 
+UNUSED_SECTIONS = {
+    "lab": {"start", "web", "creators", "archive", "companies"},
+    "ecosystem": {"model", "lab"},
+}
+"""Top-level fields that a mode ignores (left out of ``ecosystem show``)."""
+
+
 class Scenario(Section):
     """A complete, resolved run definition."""
 
@@ -349,8 +356,9 @@ class Scenario(Section):
         return {name: c for name, c in self.companies.items() if c.enabled}
 
     def to_toml(self) -> str:
-        """The resolved scenario as TOML (round-trips through :func:`load_scenario`)."""
-        return tomli_w.dumps(self.model_dump(mode="json"))
+        """The resolved scenario as TOML, without the sections its mode does not use
+        (round-trips through :func:`load_scenario`)."""
+        return tomli_w.dumps(self.model_dump(mode="json", exclude=UNUSED_SECTIONS[self.mode]))
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -142,3 +142,15 @@ def test_company_overrides_and_errors():
         load_scenario("baseline", ["companies.alpha.biass=0.5"])
     with pytest.raises(ScenarioError, match=r"companies\.alpha\.crawler.*'uniform'"):
         load_scenario("baseline", ["companies.alpha.crawler=random"])
+
+
+def test_show_leaves_out_sections_the_mode_ignores(tmp_path):
+    text = load_scenario("baseline").to_toml()
+    assert "[lab]" not in text and "[companies.alpha]" in text
+    lab_text = load_scenario("accumulate").to_toml()
+    assert "[companies" not in lab_text and "[web]" not in lab_text and "[lab]" in lab_text
+    path = tmp_path / "resolved.toml"
+    path.write_text(text)
+    assert load_scenario(path).model_dump(exclude={"name"}) == load_scenario("baseline").model_dump(
+        exclude={"name"}
+    )
