@@ -71,6 +71,7 @@ class AICompany(mesa.Agent):
         self.training_synthetic: torch.Tensor | None = None
         self.crawled_total = 0
         self._pool: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._seen = np.zeros(0, dtype=bool)
         self._carry = 0.0
 
     def output_rate(self, step: int) -> float:
@@ -131,29 +132,56 @@ class AICompany(mesa.Agent):
         rng: np.random.Generator,
         generator: torch.Generator,
     ) -> None:
-        """Crawl, assemble the training set, fit: the next model generation."""
+        """Crawl, assemble the training set, fit: the next model generation.
+
+        ``replace`` trains on this crawl, mixed with an archive sample so that the
+        archive makes up ``archive_share`` of the set (the crawl part shrinks when
+        the archive is too small to reach that share). ``accumulate`` trains on the
+        archive (its generation-1 data) plus every distinct page crawled so far:
+        a page crawled again is not added twice.
+        """
         pages = self.crawl(web, step, rng)
         if len(pages) < 2:
             return
         self.crawled_total += len(pages)
-        x = torch.from_numpy(web.content[pages])
-        synthetic = torch.from_numpy(web.origin[pages] != HUMAN)
-        share = self.settings.archive_share
-        if share > 0:
-            n_archive = round(share / (1 - share) * len(pages)) if share < 1 else len(pages)
-            picks = torch.from_numpy(
-                rng.choice(len(archive), min(n_archive, len(archive)), replace=False)
-            )
-            keep = len(pages) if share < 1 else 0
-            x = torch.cat([x[:keep], archive[picks]])
-            synthetic = torch.cat([synthetic[:keep], torch.zeros(len(picks), dtype=torch.bool)])
         if self.settings.data == "accumulate":
-            self._pool.append((x, synthetic))
+            if len(self._seen) < web.size:
+                self._seen = np.concatenate(
+                    [self._seen, np.zeros(web.size - len(self._seen), bool)]
+                )
+            fresh = pages[~self._seen[pages]]
+            self._seen[fresh] = True
+            self._pool.append(self._pages_data(web, fresh))
             x = torch.cat([p for p, _ in self._pool])
             synthetic = torch.cat([s for _, s in self._pool])
+        else:
+            x, synthetic = self._with_archive(web, pages, archive, rng)
         self.generative.fit(x, generator=generator)
         self.generation += 1
         self.training_x, self.training_synthetic = x, synthetic
+
+    @staticmethod
+    def _pages_data(web: Web, pages: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.from_numpy(web.content[pages]), torch.from_numpy(web.origin[pages] != HUMAN)
+
+    def _with_archive(
+        self, web: Web, pages: np.ndarray, archive: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        share = self.settings.archive_share
+        if share == 0:
+            return self._pages_data(web, pages)
+        if share == 1:
+            n_archive, n_crawl = min(len(pages), len(archive)), 0
+        else:
+            n_archive = min(round(share / (1 - share) * len(pages)), len(archive))
+            n_crawl = min(len(pages), round(n_archive * (1 - share) / share))
+        kept = np.sort(rng.choice(pages, n_crawl, replace=False)) if n_crawl < len(pages) else pages
+        x, synthetic = self._pages_data(web, kept)
+        picks = torch.from_numpy(rng.choice(len(archive), n_archive, replace=False))
+        return (
+            torch.cat([x, archive[picks]]),
+            torch.cat([synthetic, torch.zeros(n_archive, dtype=torch.bool)]),
+        )
 
 
 def populate_creators(

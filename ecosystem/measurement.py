@@ -55,27 +55,32 @@ class Measurement:
         companies: Sequence[AICompany],
         creators: Sequence[HumanCreator],
         step: int,
+        published: np.ndarray,
     ) -> StepRows:
-        """Every scope's metrics at the end of month ``step``."""
+        """Every scope's metrics at the end of month ``step``; ``published`` are the
+        pages written this month (including any that died before the month ended)."""
         live = web.live()
-        new = live[web.created_step[live] == step]
         rows: StepRows = []
-        rows += self._pages(web, live, "web", step)
-        rows += self._pages(web, new, "web_new", step)
+        rows += self._pages(web, live, "web")
+        rows += self._pages(web, published, "web_new")
         rows.append((0, "web", "pages_alive", float(len(live))))
         rows.append((0, "web", "mean_in_degree", _mean(web.in_degree[live])))
-        rows.append((0, "web_new", "pages_new", float(len(new))))
+        rows.append((0, "web_new", "pages_new", float(len(published))))
         for index, company in enumerate(companies):
             rows += self._company(company)
-            published = int(np.count_nonzero((web.company[new] == index) & (web.origin[new] == AI)))
+            mine = (web.company[published] == index) & (web.origin[published] == AI)
             rows.append(
-                (company.generation, f"company:{company.name}", "pages_published", float(published))
+                (
+                    company.generation,
+                    f"company:{company.name}",
+                    "pages_published",
+                    float(mine.sum()),
+                )
             )
-        active = [c for c in creators if c.active]
-        rows.append((0, "creators", "active", float(len(active))))
-        rows.append(
-            (0, "creators", "pages_published", float(np.count_nonzero(web.author[new] >= 0)))
-        )
+        active = sum(c.active for c in creators)
+        rows.append((0, "creators", "active", float(active)))
+        human = np.count_nonzero(web.author[published] >= 0)
+        rows.append((0, "creators", "pages_published", float(human)))
         return rows
 
     def _evaluate(self, x: torch.Tensor) -> dict[str, float]:
@@ -83,16 +88,16 @@ class Measurement:
             self.culture, x, k=self.settings.k, min_topic_fraction=self.settings.min_topic_fraction
         )
 
-    def _pages(self, web: Web, pages: np.ndarray, scope: str, step: int) -> StepRows:
-        if len(pages) > self.settings.samples:
-            pages = np.sort(self.rng.choice(pages, self.settings.samples, replace=False))
-        values = self._evaluate(torch.from_numpy(web.content[pages]))
+    def _pages(self, web: Web, pages: np.ndarray, scope: str) -> StepRows:
         origin = web.origin[pages]
-        values |= {
+        shares = {
             "synthetic_share": _mean(origin != HUMAN),
             "ai_share": _mean(origin == AI),
             "ai_assisted_share": _mean(origin == AI_ASSISTED),
         }
+        if len(pages) > self.settings.samples:
+            pages = np.sort(self.rng.choice(pages, self.settings.samples, replace=False))
+        values = self._evaluate(torch.from_numpy(web.content[pages])) | shares
         return [(0, scope, metric, value) for metric, value in values.items()]
 
     def _company(self, company: AICompany) -> StepRows:

@@ -440,7 +440,7 @@ def evaluate(
 
     `culture` provides `reference`, `log_prob`, `assign`, `weights`, `tail_mask` and `topics`.
     An empty `x` gives NaN everywhere; with at most k points recall is NaN, with fewer than 2
-    the Frechet distance is NaN.
+    the Frechet distance is NaN; a culture without tail topics has a NaN tail mass ratio.
     """
     k = _check_k(k)
     results = dict.fromkeys(METRIC_NAMES, math.nan)
@@ -466,6 +466,7 @@ def evaluate(
 
     topics = culture.assign(points)
     results["topic_coverage"] = topic_coverage(topics, culture.weights, min_topic_fraction)
-    results["tail_mass_ratio"] = tail_mass_ratio(topics, culture.weights, culture.tail_mask)
+    if bool(torch.as_tensor(culture.tail_mask).any()):  # a culture may have no tail topics
+        results["tail_mass_ratio"] = tail_mass_ratio(topics, culture.weights, culture.tail_mask)
     results["topic_entropy"] = topic_entropy(topics, culture.topics)
     return results

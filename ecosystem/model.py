@@ -76,7 +76,10 @@ class EcosystemModel(mesa.Model):
             self.culture, scenario.metrics, streams.numpy("metrics"), streams.torch("metrics")
         )
         self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
-        self.rows: StepRows = self.measurement.rows(self.web, self.companies, self.creators, 0)
+        self.published = self.web.new_since(0)
+        self.rows: StepRows = self.measurement.rows(
+            self.web, self.companies, self.creators, 0, self.published
+        )
 
     @contextmanager
     def _timed(self, phase: str):
@@ -137,7 +140,8 @@ class EcosystemModel(mesa.Model):
                     rng, generator = self._company_streams[company.name]
                     company.retrain(self.web, self.archive, month, rng, generator)
         with self._timed("metrics"):
-            self.rows = self.measurement.rows(self.web, self.companies, self.creators, month)
+            self.published = new
+            self.rows = self.measurement.rows(self.web, self.companies, self.creators, month, new)
 
 
 def ecosystem_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:

@@ -122,7 +122,13 @@ def publish(
     for index in np.unique(plan.assistant[plan.assistant >= 0]):
         rows = torch.from_numpy(np.flatnonzero(plan.assistant == index))
         company = companies[int(index)]
-        human_x[rows] = assist(human_x[rows], company.generative, assist_strength, generator)
+        human_x[rows] = assist(
+            human_x[rows],
+            company.generative,
+            assist_strength,
+            generator,
+            bias=company.settings.bias,
+        )
 
     parts_x = [human_x]
     origin = [np.where(plan.assistant >= 0, AI_ASSISTED, HUMAN)]

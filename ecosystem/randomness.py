@@ -32,8 +32,8 @@ class Streams:
         return np.random.default_rng(np.random.SeedSequence([self.seed, key]))
 
     def torch(self, name: str) -> torch.Generator:
-        """A torch stream for sub-system ``name``."""
-        return torch_generator(self.numpy(name))
+        """A torch stream for sub-system ``name``, independent of ``numpy(name)``."""
+        return torch_generator(self.numpy(f"{name}#torch"))
 
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import annotated_types
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 import models
 
@@ -263,17 +263,26 @@ class CompanySettings(Section):
         le=100_000_000,
     )
     crawl_max_age: int = setting(
-        0, "Crawl only pages at most this old (0: any age)", unit="months", ge=0, le=100_000
+        0,
+        "Crawl only pages younger than this (1: this month's only; 0: any age)",
+        unit="months",
+        ge=0,
+        le=100_000,
     )
     retrain_interval: int = setting(
         6, "Months between retrainings (a new model generation)", unit="months", ge=1, le=1200
     )
     first_retrain: int = setting(6, "Step of the first retraining", unit="steps", ge=1, le=100_000)
     data: Literal["replace", "accumulate"] = setting(
-        "replace", "Train on the latest crawl only, or on every crawl so far"
+        "replace",
+        "Train on the latest crawl only, or on the archive and every distinct page crawled so far",
     )
     archive_share: float = setting(
-        0.0, "Share of each training set drawn from the fixed pre-AI archive", ge=0.0, le=1.0
+        0.0,
+        "Share of each training set drawn from the pre-AI archive under replace (1: an archive "
+        "sample as large as the crawl)",
+        ge=0.0,
+        le=1.0,
     )
     bias: float = setting(
         1.0, "Sampling bias lambda of its published output (1: unbiased)", gt=0.0, le=1.0
@@ -349,6 +358,20 @@ class Scenario(Section):
             if not name.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"company name {name!r} must be letters, digits, '-' or '_'")
         return companies
+
+    @model_validator(mode="after")
+    def _runnable_lab_loop(self) -> Scenario:
+        if self.mode == "lab":
+            if self.lab.n_real < 2:
+                raise ValueError(
+                    f"lab.n_real must be >= 2 to fit the first generation, got {self.lab.n_real}"
+                )
+            if self.steps > 1 and self.lab.loop == "fully_synthetic" and self.lab.n_synthetic < 2:
+                raise ValueError(
+                    "lab.n_synthetic must be >= 2 for the fully synthetic loop, "
+                    f"got {self.lab.n_synthetic}"
+                )
+        return self
 
     @property
     def active_companies(self) -> dict[str, CompanySettings]:
@@ -457,6 +480,8 @@ def _apply_override(raw: dict, override: str) -> None:
                 f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section"
             )
         node = child
+    if parts[-1] == "name" and node.get("name", value) != value:
+        node.pop("params", None)  # another model: the inherited parameters do not apply
     node[parts[-1]] = value
 
 
@@ -478,7 +503,7 @@ def _describe_error(error: dict) -> str:
         return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error":
-        return f"{path}: {message}"
+        return f"{path}: {message}" if path else message
     allowed = _constraint_text(loc)
     got = f" (got {error.get('input')!r})" if "input" in error else ""
     return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")

@@ -62,13 +62,30 @@ def test_archive_share_mixes_the_archive_into_training(model):
     assert from_archive == 100
 
 
-def test_accumulate_keeps_every_crawl(model):
-    company = _company(model, crawl_budget=100, crawler="uniform", data="accumulate")
+def test_accumulate_keeps_every_distinct_page_once(model):
+    company = _company(model, crawl_budget=200, crawler="popularity", data="accumulate")
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    for step in (1, 2):
+    crawled = set()
+    for step in (1, 2, 3):
+        crawled |= set(company.crawl(model.web, step, np.random.default_rng(step)).tolist())
         company.retrain(model.web, model.archive, step, np.random.default_rng(step), generator)
-    assert len(company.training_x) == len(model.archive) + 200
+    # the popularity crawler fetches the same hubs every time: they enter the pool once
+    assert len(company.training_x) == len(model.archive) + len(crawled)
+    assert len(company.training_x) == len({tuple(r.tolist()) for r in company.training_x})
+
+
+def test_archive_share_holds_even_when_the_archive_is_small(model):
+    company = _company(model, crawl_budget=400, crawler="uniform", archive_share=0.9)
+    generator = torch.Generator().manual_seed(0)
+    company.train_on_archive(model.archive, generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    n = len(company.training_x)  # 600 archive items cap the archive part; the crawl shrinks
+    assert n == 600 + round(600 * 0.1 / 0.9)
+    only = _company(model, crawl_budget=400, crawler="uniform", archive_share=1.0)
+    only.train_on_archive(model.archive, generator)
+    only.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    assert len(only.training_x) == 400 and not only.training_synthetic.any()
 
 
 def test_crawl_max_age_restricts_to_recent_pages(model):

@@ -54,6 +54,25 @@ def test_shares_are_exact_on_the_live_web():
     assert values[("web", "synthetic_share")] == pytest.approx(np.mean(origin != HUMAN))
     assert values[("web", "ai_share")] == pytest.approx(np.mean(origin == AI))
     assert values[("web", "pages_alive")] == len(live)
-    new = live[model.web.created_step[live] == 1]
-    assert values[("web_new", "pages_new")] == len(new)
+    assert values[("web_new", "pages_new")] == len(model.published)
+    assert (model.web.created_step[model.published] == 1).all()
     assert values[("creators", "active")] == 60
+
+
+def test_pages_that_die_in_their_month_still_count_as_published():
+    model = EcosystemModel(load_scenario(TINY, ["web.death_rate=1"]))
+    model.step()
+    values = {(s, m): v for _, s, m, v in model.rows}
+    assert model.web.count_alive == 0
+    assert values[("web_new", "pages_new")] == len(model.published) > 0
+    assert values[("company:alpha", "pages_published")] == 40
+    assert values[("web_new", "precision")] == values[("web_new", "precision")]  # not NaN
+
+
+def test_a_culture_without_tail_topics_measures_nan_tail_mass():
+    model = EcosystemModel(load_scenario(TINY, ["culture.topics=2"]))
+    assert len(model.culture.tail) == 0
+    model.step()
+    values = {(s, m): v for _, s, m, v in model.rows}
+    assert values[("web", "tail_mass_ratio")] != values[("web", "tail_mass_ratio")]
+    assert 0 < values[("web", "recall")] <= 1

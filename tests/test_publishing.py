@@ -82,3 +82,27 @@ def test_publish_appends_a_months_pages_with_their_provenance(model):
     # alpha and beta are on the market from step 1 with 40 pages/month; gamma starts at step 3
     assert np.bincount(web.company[ai], minlength=3).tolist() == [40, 40, 0]
     assert (web.created_step[new] == 1).all()
+
+
+def test_assisted_pages_use_the_companys_sampling_bias(model, monkeypatch):
+    import ecosystem.publishing as publishing
+
+    seen = []
+    original = publishing.assist
+
+    def recording(drafts, generative, strength, generator, *, bias=1.0):
+        seen.append(bias)
+        return original(drafts, generative, strength, generator, bias=bias)
+
+    monkeypatch.setattr(publishing, "assist", recording)
+    publish(
+        model.web,
+        model.culture,
+        model.creators,
+        model.companies,
+        1,
+        assist_strength=0.5,
+        rng=np.random.default_rng(0),
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert seen and set(seen) == {0.9}  # the baseline's companies sample with bias 0.9

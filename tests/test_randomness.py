@@ -28,3 +28,10 @@ def test_torch_generator_is_seeded_from_numpy():
         torch.rand(2, generator=Streams(3).torch("a")),
         torch.rand(2, generator=Streams(3).torch("a")),
     )
+
+
+def test_numpy_and_torch_streams_of_one_name_are_independent():
+    s = Streams(7)
+    seed_of_torch_stream = torch_generator(s.numpy("metrics#torch")).initial_seed()
+    assert Streams(7).torch("metrics").initial_seed() == seed_of_torch_stream
+    assert int(s.numpy("metrics").integers(0, 2**63 - 1)) != seed_of_torch_stream

@@ -154,3 +154,18 @@ def test_show_leaves_out_sections_the_mode_ignores(tmp_path):
     assert load_scenario(path).model_dump(exclude={"name"}) == load_scenario("baseline").model_dump(
         exclude={"name"}
     )
+
+
+def test_lab_sizes_that_cannot_run_are_refused_up_front():
+    with pytest.raises(ScenarioError, match=r"lab\.n_real must be >= 2"):
+        load_scenario("accumulate", ["lab.n_real=0"])
+    with pytest.raises(ScenarioError, match=r"lab\.n_synthetic must be >= 2"):
+        load_scenario("mad-fully-synthetic", ["lab.n_synthetic=0"])
+    assert load_scenario("mad-fully-synthetic", ["lab.n_synthetic=0", "steps=1"]).steps == 1
+
+
+def test_overriding_the_model_name_drops_the_inherited_parameters():
+    s = load_scenario("baseline", ["companies.alpha.model.name=kde"])
+    assert s.companies["alpha"].model.name == "kde" and s.companies["alpha"].model.params == {}
+    s = load_scenario("baseline", ["companies.alpha.model.name=gmm"])
+    assert s.companies["alpha"].model.params["components"] == 50
