@@ -18,6 +18,19 @@ def model():
     return EcosystemModel(load_scenario(TINY))
 
 
+def _publish_month(model, month=1):
+    return publish(
+        model.web,
+        model.culture,
+        model.creators,
+        model.companies,
+        month,
+        assist_strength=0.5,
+        rng=np.random.default_rng(0),
+        generator=torch.Generator().manual_seed(0),
+    )
+
+
 def test_plan_draws_poisson_pages_about_each_creators_topics(model):
     creators = model.creators
     counts = [
@@ -61,16 +74,7 @@ def test_assist_moves_drafts_toward_the_models_output():
 
 def test_publish_appends_a_months_pages_with_their_provenance(model):
     before = model.web.size
-    new = publish(
-        model.web,
-        model.culture,
-        model.creators,
-        model.companies,
-        1,
-        assist_strength=0.5,
-        rng=np.random.default_rng(0),
-        generator=torch.Generator().manual_seed(0),
-    )
+    new = _publish_month(model)
     web = model.web
     assert np.array_equal(new, np.arange(before, web.size))
     origin = web.origin[new]
@@ -95,14 +99,5 @@ def test_assisted_pages_use_the_companys_sampling_bias(model, monkeypatch):
         return original(drafts, generative, strength, generator, bias=bias)
 
     monkeypatch.setattr(publishing, "assist", recording)
-    publish(
-        model.web,
-        model.culture,
-        model.creators,
-        model.companies,
-        1,
-        assist_strength=0.5,
-        rng=np.random.default_rng(0),
-        generator=torch.Generator().manual_seed(0),
-    )
+    _publish_month(model)
     assert seen and set(seen) == {0.9}  # the baseline's companies sample with bias 0.9
