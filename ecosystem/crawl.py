@@ -54,8 +54,7 @@ class UniformCrawl:
         eligible: np.ndarray | None = None,
     ) -> np.ndarray:
         """``budget`` eligible pages drawn without replacement (all of them if fewer), ascending."""
-        budget = _budget(budget)
-        candidates = np.flatnonzero(_eligible_mask(web, eligible))
+        budget, candidates = _candidates(web, budget, eligible)
         if candidates.size <= budget:
             return candidates
         return np.sort(rng.choice(candidates, size=budget, replace=False))
@@ -76,8 +75,7 @@ class PopularityCrawl:
         eligible: np.ndarray | None = None,
     ) -> np.ndarray:
         """The ``budget`` eligible pages of highest in-degree (ties broken at random), ascending."""
-        budget = _budget(budget)
-        candidates = np.flatnonzero(_eligible_mask(web, eligible))
+        budget, candidates = _candidates(web, budget, eligible)
         if candidates.size <= budget:
             return candidates
         # A uniform fraction in [0, 1) breaks ties without reordering distinct in-degrees.
@@ -181,6 +179,11 @@ def _eligible_mask(web: Web, eligible: np.ndarray | None) -> np.ndarray:
             f"eligible must be a boolean mask of shape ({web.size},), got {mask.dtype} {mask.shape}"
         )
     return mask & web.alive
+
+
+def _candidates(web: Web, budget: int, eligible: np.ndarray | None) -> tuple[int, np.ndarray]:
+    """The checked budget and the indices of the pages that may be returned."""
+    return _budget(budget), np.flatnonzero(_eligible_mask(web, eligible))
 
 
 def _budget(budget: int) -> int:

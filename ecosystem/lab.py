@@ -21,12 +21,11 @@ import models
 from ecosystem.culture import Culture
 from ecosystem.metrics import evaluate, subsample
 from ecosystem.randomness import Streams
+from ecosystem.results import StepRows
 from ecosystem.scenario import LabSettings, Scenario
 from models.base import GenerativeModel
 
-__all__ = ["Generation", "StepRows", "lab_steps", "make_culture", "self_consuming_loop"]
-
-StepRows = list[tuple[int, str, str, float]]
+__all__ = ["Generation", "lab_steps", "make_culture", "self_consuming_loop"]
 
 
 @dataclass

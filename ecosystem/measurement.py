@@ -25,12 +25,11 @@ import torch
 from ecosystem.agents import AICompany, HumanCreator
 from ecosystem.culture import Culture
 from ecosystem.metrics import evaluate
+from ecosystem.results import StepRows
 from ecosystem.scenario import MetricSettings
 from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
 
-__all__ = ["Measurement", "StepRows"]
-
-StepRows = list[tuple[int, str, str, float]]
+__all__ = ["Measurement"]
 
 
 class Measurement:

@@ -22,9 +22,10 @@ import numpy as np
 
 from ecosystem.agents import AICompany, populate_creators
 from ecosystem.lab import make_culture
-from ecosystem.measurement import Measurement, StepRows
+from ecosystem.measurement import Measurement
 from ecosystem.publishing import publish
 from ecosystem.randomness import Streams
+from ecosystem.results import StepRows
 from ecosystem.scenario import Scenario
 from ecosystem.web import HUMAN, Web
 

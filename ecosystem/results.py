@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -36,10 +36,10 @@ __all__ = [
     "COLUMNS",
     "RunInterrupted",
     "RunWriter",
+    "StepRows",
     "atomic_write_text",
     "read_manifest",
     "read_timeseries",
-    "rows_from_metrics",
     "summarise",
 ]
 
@@ -56,6 +56,8 @@ SCHEMA = pa.schema(
     ]
 )
 PARTS = "parts"
+StepRows = list[tuple[int, str, str, float]]
+"""The tidy rows of one step: ``(generation, scope, metric, value)``."""
 TRACKED_PACKAGES = ("web-ecosystem", "numpy", "torch", "mesa", "networkx", "pydantic", "pyarrow")
 
 
@@ -253,13 +255,6 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if dirty else commit
-
-
-def rows_from_metrics(
-    generation: int, scope: str, values: Mapping[str, float]
-) -> list[tuple[int, str, str, float]]:
-    """Tidy rows for one scope's metrics."""
-    return [(generation, scope, metric, float(value)) for metric, value in values.items()]
 
 
 def _json_float(value: float) -> float | None:

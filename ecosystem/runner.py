@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecosystem.lab import StepRows, lab_steps
+from ecosystem.lab import lab_steps
 from ecosystem.model import ecosystem_steps
-from ecosystem.results import RunInterrupted, RunWriter
+from ecosystem.results import RunInterrupted, RunWriter, StepRows
 from ecosystem.scenario import Scenario
 
 __all__ = ["run_scenario", "simulate", "stop_on_sigterm"]
