@@ -1,11 +1,12 @@
 """The decision makers of the web: human creators and AI companies (Mesa agents).
 
-Core objects: :class:`HumanCreator` (topics, publishing rate, AI-assisted
-share, chosen assistant) and :class:`AICompany` (a generative model from the
-registry, a crawler, a data policy, a sampling bias and an output rate; it
-crawls, assembles a training set and retrains every ``retrain_interval``
-months). Agents decide; the numeric work on pages is batched per step across
-all agents by :mod:`ecosystem.publishing` and :mod:`ecosystem.web`.
+Core objects: :class:`HumanCreator` (the agent of one row of the creator
+table: topics, publishing rate, AI-assisted share, income, opt-out) and
+:class:`AICompany` (a generative model from the registry, a crawler, a data
+policy, a sampling bias and an output rate; every ``retrain_interval`` months
+it crawls under the policy levers, assembles a training set and retrains).
+Agents decide; the numeric work is batched per step across all agents by
+:mod:`ecosystem.publishing`, :mod:`ecosystem.economy` and :mod:`ecosystem.web`.
 """
 
 from __future__ import annotations
@@ -18,38 +19,66 @@ import torch
 
 import models
 from ecosystem.crawl import make_crawler
-from ecosystem.scenario import CompanySettings, CreatorSettings
+from ecosystem.creators import CreatorTable
+from ecosystem.policy import Policy, Screening
+from ecosystem.scenario import CompanySettings
 from ecosystem.web import HUMAN, Web
 
-__all__ = ["AICompany", "HumanCreator", "populate_creators"]
+__all__ = ["AICompany", "HumanCreator"]
 
 
 class HumanCreator(mesa.Agent):
-    """A person who publishes pages about a few topics, sometimes with AI help.
+    """A person who publishes pages about a few topics: the Mesa agent of one row of the
+    :class:`~ecosystem.creators.CreatorTable`, which holds its state as columns.
 
-    ``ai_share`` is the probability that one of its pages is AI-assisted (once
-    its ``assistant`` company has a model on the market). A *niche* creator is
-    one whose topics all lie in the tail.
+    Its decisions (publish, adopt AI help, opt out, quit) are made for all
+    creators at once by :mod:`ecosystem.publishing` and :mod:`ecosystem.economy`.
     """
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        *,
-        topics: np.ndarray,
-        rate: float,
-        ai_share: float,
-        assistant: str | None,
-        niche: bool = False,
-    ) -> None:
+    def __init__(self, model: mesa.Model, table: CreatorTable, row: int) -> None:
         super().__init__(model)
-        self.topics = np.asarray(topics, dtype=np.int16)
-        self.rate = float(rate)
-        self.ai_share = float(ai_share)
-        self.assistant = assistant
-        self.niche = bool(niche)
-        self.active = True
-        self.pages_published = 0
+        self.table = table
+        self.row = int(row)
+
+    @property
+    def topics(self) -> np.ndarray:
+        """The topics it writes about."""
+        topics = self.table.topics[self.row]
+        return topics[topics >= 0]
+
+    @property
+    def rate(self) -> float:
+        """Mean pages per month."""
+        return float(self.table.rate[self.row])
+
+    @property
+    def ai_share(self) -> float:
+        """Probability that one of its pages is AI-assisted."""
+        return float(self.table.ai_share[self.row])
+
+    @property
+    def niche(self) -> bool:
+        """Whether all its topics lie in the tail."""
+        return bool(self.table.niche[self.row])
+
+    @property
+    def income(self) -> float:
+        """Last month's income ($)."""
+        return float(self.table.income[self.row])
+
+    @property
+    def opt_out(self) -> bool:
+        """Whether it blocks AI crawlers."""
+        return bool(self.table.opt_out[self.row])
+
+    @property
+    def active(self) -> bool:
+        """Whether it still publishes."""
+        return bool(self.table.active[self.row])
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self.table.active[self.row] = bool(value)
 
 
 class AICompany(mesa.Agent):
@@ -67,10 +96,15 @@ class AICompany(mesa.Agent):
         self.generative = models.make(settings.model.name, **settings.model.params)
         self.crawler = make_crawler(settings.crawler)
         self.generation = 0
+        self.index = -1
         self.training_x: torch.Tensor | None = None
         self.training_synthetic: torch.Tensor | None = None
+        self.training_certified: torch.Tensor | None = None
+        self.screening: Screening | None = None
+        self.fidelity = np.ones(0)
         self.crawled_total = 0
-        self._pool: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.licensing_paid = 0.0
+        self._pool: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._seen = np.zeros(0, dtype=bool)
         self._carry = 0.0
 
@@ -114,14 +148,20 @@ class AICompany(mesa.Agent):
         self.generation = 1
         self.training_x = archive
         self.training_synthetic = torch.zeros(len(archive), dtype=torch.bool)
+        self.training_certified = torch.ones(len(archive), dtype=torch.bool)
         if self.settings.data == "accumulate":
-            self._pool = [(archive, self.training_synthetic)]
+            self._pool = [(archive, self.training_synthetic, self.training_certified)]
 
-    def crawl(self, web: Web, step: int, rng: np.random.Generator) -> np.ndarray:
-        """Pages it crawls now: live pages (younger than ``crawl_max_age`` if set)."""
+    def crawl(
+        self, web: Web, step: int, rng: np.random.Generator, policy: Policy | None = None
+    ) -> np.ndarray:
+        """Pages it crawls now: live pages (younger than ``crawl_max_age`` if set), minus the
+        opted-out pages it honours under ``policy``."""
         eligible = web.alive.copy()
         if self.settings.crawl_max_age > 0:
             eligible &= web.created_step > step - self.settings.crawl_max_age
+        if policy is not None:
+            eligible = policy.crawlable(web, eligible, rng)
         return self.crawler.select(web, self.settings.crawl_budget, rng, eligible=eligible)
 
     def retrain(
@@ -131,42 +171,55 @@ class AICompany(mesa.Agent):
         step: int,
         rng: np.random.Generator,
         generator: torch.Generator,
-    ) -> None:
-        """Crawl, assemble the training set, fit: the next model generation.
+        policy: Policy,
+    ) -> np.ndarray:
+        """Crawl, screen, assemble the training set, fit: the next model generation.
+        Returns the pages crawled (before screening).
 
-        ``replace`` trains on this crawl, mixed with an archive sample so that the
-        archive makes up ``archive_share`` of the set (the crawl part shrinks when
-        the archive is too small to reach that share). ``accumulate`` trains on the
-        archive (its generation-1 data) plus every distinct page crawled so far:
-        a page crawled again is not added twice.
+        Screening drops what the policy's detector flags and the watermarked
+        pages the company can read. ``replace`` trains on this crawl, mixed
+        with an archive sample so that the archive makes up ``archive_share``
+        of the set (the crawl part shrinks when the archive is too small to
+        reach that share). ``accumulate`` trains on the archive (its
+        generation-1 data) plus every distinct page kept so far: a page crawled
+        again is not added twice. Last, the human-data quota may shrink the set.
         """
-        pages = self.crawl(web, step, rng)
-        if len(pages) < 2:
-            return
+        pages = self.crawl(web, step, rng, policy)
+        self.screening = policy.screen(web, pages, self.index)
+        kept = self.screening.kept
+        if len(kept) < 2:
+            return pages
         self.crawled_total += len(pages)
         if self.settings.data == "accumulate":
             if len(self._seen) < web.size:
                 self._seen = np.concatenate(
                     [self._seen, np.zeros(web.size - len(self._seen), bool)]
                 )
-            fresh = pages[~self._seen[pages]]
+            fresh = kept[~self._seen[kept]]
             self._seen[fresh] = True
             self._pool.append(self._pages_data(web, fresh))
-            x = torch.cat([p for p, _ in self._pool])
-            synthetic = torch.cat([s for _, s in self._pool])
+            x, synthetic, certified = (torch.cat(part) for part in zip(*self._pool, strict=True))
         else:
-            x, synthetic = self._with_archive(web, pages, archive, rng)
+            x, synthetic, certified = self._with_archive(web, kept, archive, rng)
+        x, synthetic, certified = policy.apply_quota(x, synthetic, certified, rng)
+        if len(x) < 2:
+            return pages
         self.generative.fit(x, generator=generator)
         self.generation += 1
-        self.training_x, self.training_synthetic = x, synthetic
+        self.training_x, self.training_synthetic, self.training_certified = x, synthetic, certified
+        return pages
 
     @staticmethod
-    def _pages_data(web: Web, pages: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(web.content[pages]), torch.from_numpy(web.origin[pages] != HUMAN)
+    def _pages_data(web: Web, pages: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            torch.from_numpy(web.content[pages]),
+            torch.from_numpy(web.origin[pages] != HUMAN),
+            torch.from_numpy(web.certified_human[pages].copy()),
+        )
 
     def _with_archive(
         self, web: Web, pages: np.ndarray, archive: torch.Tensor, rng: np.random.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         share = self.settings.archive_share
         if share == 0:
             return self._pages_data(web, pages)
@@ -176,63 +229,10 @@ class AICompany(mesa.Agent):
             n_archive = min(round(share / (1 - share) * len(pages)), len(archive))
             n_crawl = min(len(pages), round(n_archive * (1 - share) / share))
         kept = np.sort(rng.choice(pages, n_crawl, replace=False)) if n_crawl < len(pages) else pages
-        x, synthetic = self._pages_data(web, kept)
+        x, synthetic, certified = self._pages_data(web, kept)
         picks = torch.from_numpy(rng.choice(len(archive), n_archive, replace=False))
         return (
             torch.cat([x, archive[picks]]),
             torch.cat([synthetic, torch.zeros(n_archive, dtype=torch.bool)]),
+            torch.cat([certified, torch.ones(n_archive, dtype=torch.bool)]),
         )
-
-
-def populate_creators(
-    model: mesa.Model,
-    settings: CreatorSettings,
-    weights: np.ndarray,
-    tail: np.ndarray,
-    assistants: dict[str, float],
-    rng: np.random.Generator,
-) -> list[HumanCreator]:
-    """Create ``settings.count`` creators.
-
-    Rates are log-normal with mean ``pages_per_month``; each creator writes
-    about 1 to ``topics_per_creator`` distinct topics drawn by popularity, so
-    human pages follow the culture and the creators whose topics all lie in
-    the tail are its niche creators; its AI-assisted share is Beta-distributed
-    around ``ai_assisted_share``; its assistant is a company drawn by market share.
-    """
-    n = settings.count
-    if n == 0:
-        return []
-    sigma = settings.rate_spread
-    rates = settings.pages_per_month * rng.lognormal(-(sigma**2) / 2, sigma, n)
-    widths = rng.integers(1, settings.topics_per_creator + 1, n)
-    mean_share = settings.ai_assisted_share
-    if 0 < mean_share < 1:
-        shares = rng.beta(2 * mean_share, 2 * (1 - mean_share), n)
-    else:
-        shares = np.full(n, mean_share)
-    names = list(assistants)
-    market = np.array([assistants[name] for name in names], dtype=np.float64)
-    if names and market.sum() > 0:
-        picks = rng.choice(len(names), n, p=market / market.sum())
-        chosen = [names[i] for i in picks]
-    else:
-        chosen = [None] * n
-    in_tail = np.zeros(len(weights), dtype=bool)
-    in_tail[tail] = True
-    creators = []
-    for i in range(n):
-        topics = rng.choice(
-            len(weights), min(int(widths[i]), len(weights)), replace=False, p=weights
-        )
-        creators.append(
-            HumanCreator(
-                model,
-                topics=topics,
-                rate=rates[i],
-                ai_share=shares[i],
-                assistant=chosen[i],
-                niche=bool(in_tail[topics].all()),
-            )
-        )
-    return creators

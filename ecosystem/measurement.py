@@ -2,13 +2,21 @@
 
 Core object: :class:`Measurement`. Scopes:
 
-- ``web``: the live pages (quality and diversity of a fixed-size sample, the
-  synthetic share, pages alive, mean in-degree);
-- ``web_new``: the pages published this month;
+- ``web``: the live pages (quality and diversity of a fixed-size sample; the
+  true synthetic share and the share the detector flags; certified,
+  watermarked and opted-out shares; pages alive, mean in-degree);
+- ``web_new``: the pages published this month, measured the same way;
 - ``company:<name>``: a fixed-size sample of the company's current model,
-  drawn with its sampling bias (what it publishes);
-- ``training:<name>``: the company's last training set, with its synthetic share;
-- ``creators``: creators active and pages they published.
+  drawn with its sampling bias (what it publishes), its answers, revenue and
+  licensing paid;
+- ``training:<name>``: the company's last training set (true synthetic and
+  certified shares) and the crawl it came from (true and detected synthetic
+  shares, pages dropped by detection and by watermarks);
+- ``attention``: searches, AI answers, click-through with and without an AI
+  answer and their ratio, AI referrals, the crawl-to-referral ratio;
+- ``creators``: active, entries, quits, income (mean, median, Gini), the
+  AI-assisted share of their new pages, opt-out shares (all and top 10% by
+  income) and licensing income.
 
 Every sample has the fixed size ``metrics.samples``, so the cost per month
 does not grow with the web. A company's rows are recomputed only when it has
@@ -22,12 +30,18 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ecosystem.agents import AICompany, HumanCreator
+from ecosystem.agents import AICompany
+from ecosystem.attention import Attention
+from ecosystem.creators import CreatorTable
 from ecosystem.culture import Culture
+from ecosystem.economy import MonthOfCreators, gini
 from ecosystem.metrics import evaluate
 from ecosystem.results import StepRows
-from ecosystem.scenario import MetricSettings
+from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+
+TOP_SHARE = 0.1
+"""The top sites: the active creators in this top share by smoothed income."""
 
 __all__ = ["Measurement"]
 
@@ -52,12 +66,18 @@ class Measurement:
         self,
         web: Web,
         companies: Sequence[AICompany],
-        creators: Sequence[HumanCreator],
+        creators: CreatorTable,
         step: int,
         published: np.ndarray,
+        *,
+        attention: Attention,
+        creators_month: MonthOfCreators,
+        crawl_to_referral: np.ndarray,
+        prices: AttentionSettings,
     ) -> StepRows:
         """Every scope's metrics at the end of month ``step``; ``published`` are the
-        pages written this month (including any that died before the month ended)."""
+        pages written this month (including any that died before the month ended);
+        ``prices`` gives what an answer and a visit earn."""
         live = web.live()
         rows: StepRows = []
         rows += self._pages(web, live, "web")
@@ -65,22 +85,86 @@ class Measurement:
         rows.append((0, "web", "pages_alive", float(len(live))))
         rows.append((0, "web", "mean_in_degree", _mean(web.in_degree[live])))
         rows.append((0, "web_new", "pages_new", float(len(published))))
+        rows += self._attention(attention, creators, crawl_to_referral)
+        visits = np.zeros(len(companies))
+        is_ai = web.origin[attention.pages] == AI
+        if len(companies) and is_ai.any():
+            owner = web.company[attention.pages][is_ai].astype(np.int64)
+            visits = np.bincount(owner, weights=attention.visits[is_ai], minlength=len(companies))
         for index, company in enumerate(companies):
+            scope = f"company:{company.name}"
+            g = company.generation
             rows += self._company(company)
             mine = (web.company[published] == index) & (web.origin[published] == AI)
-            rows.append(
+            answers = float(attention.answers[index]) if len(attention.answers) else 0.0
+            rows += [
+                (g, scope, "pages_published", float(mine.sum())),
+                (g, scope, "answers", answers),
                 (
-                    company.generation,
-                    f"company:{company.name}",
-                    "pages_published",
-                    float(mine.sum()),
-                )
-            )
-        active = sum(c.active for c in creators)
-        rows.append((0, "creators", "active", float(active)))
-        human = np.count_nonzero(web.author[published] >= 0)
-        rows.append((0, "creators", "pages_published", float(human)))
+                    g,
+                    scope,
+                    "revenue",
+                    answers * prices.revenue_per_answer
+                    + float(visits[index]) * prices.revenue_per_visit,
+                ),
+                (g, scope, "licensing_paid", float(company.licensing_paid)),
+                (g, scope, "answer_fidelity", _mean(company.fidelity)),
+            ]
+        rows += self._creators(web, creators, published, creators_month, crawl_to_referral)
         return rows
+
+    def _attention(
+        self, attention: Attention, creators: CreatorTable, crawl_to_referral: np.ndarray
+    ) -> StepRows:
+        a = attention
+        questions = a.searches + a.chat_questions
+        plain = a.searches - a.answered_searches
+        crawls, referrals = creators.crawls.sum(), creators.referrals.sum()
+        values = {
+            "questions": questions,
+            "chat_share": a.chat_questions / questions if questions else float("nan"),
+            "ai_answer_share": a.answered_searches / a.searches if a.searches else float("nan"),
+            "click_through": a.clicks_plain / plain if plain > 0 else float("nan"),
+            "click_through_with_answer": (
+                a.clicks_answered / a.answered_searches if a.answered_searches > 0 else float("nan")
+            ),
+            "click_through_ratio": a.click_through_ratio,
+            "visits": float(a.visits.sum()),
+            "ai_referrals": float(a.ai_referrals.sum()),
+            "crawl_to_referral": crawls / referrals if referrals > 0 else float("nan"),
+        }
+        return [(0, "attention", metric, float(value)) for metric, value in values.items()]
+
+    def _creators(
+        self,
+        web: Web,
+        creators: CreatorTable,
+        published: np.ndarray,
+        month: MonthOfCreators,
+        crawl_to_referral: np.ndarray,
+    ) -> StepRows:
+        active = np.flatnonzero(creators.active)
+        income = creators.income[active]
+        authored = published[web.author[published] >= 0]
+        top = _top(creators.income_smooth[active], TOP_SHARE)
+        values = {
+            "active": float(len(active)),
+            "entries": float(month.entrants),
+            "quits": float(month.quits),
+            "niche_active": float(creators.niche[active].sum()),
+            "pages_published": float(len(authored)),
+            "ai_assisted_share": _mean(web.origin[authored] == AI_ASSISTED),
+            "income_mean": _mean(income),
+            "income_median": float(np.median(income)) if len(income) else float("nan"),
+            "income_gini": gini(income),
+            "licensing_income_mean": _mean(creators.licensing[active]),
+            "opt_out_share": _mean(creators.opt_out[active]),
+            "opt_out_share_top": _mean(creators.opt_out[active[top]]),
+            "crawl_to_referral_median": (
+                float(np.median(crawl_to_referral[active])) if len(active) else float("nan")
+            ),
+        }
+        return [(0, "creators", metric, float(value)) for metric, value in values.items()]
 
     def _evaluate(self, x: torch.Tensor) -> dict[str, float]:
         return evaluate(
@@ -91,8 +175,12 @@ class Measurement:
         origin = web.origin[pages]
         shares = {
             "synthetic_share": _mean(origin != HUMAN),
+            "detected_share": _mean(web.flagged[pages]),
             "ai_share": _mean(origin == AI),
             "ai_assisted_share": _mean(origin == AI_ASSISTED),
+            "certified_share": _mean(web.certified_human[pages]),
+            "watermarked_share": _mean(web.watermarked[pages]),
+            "opt_out_share": _mean(web.opt_out[pages]),
         }
         if len(pages) > self.settings.samples:
             pages = np.sort(self.rng.choice(pages, self.settings.samples, replace=False))
@@ -120,11 +208,29 @@ class Measurement:
                 seen = train
             values = self._evaluate(seen) | {
                 "synthetic_share": float(synthetic.double().mean()),
+                "certified_share": float(company.training_certified.double().mean()),
                 "size": float(len(train)),
             }
+            screening = company.screening
+            if screening is not None:
+                values |= {
+                    "crawled": float(screening.crawled),
+                    "crawl_synthetic_share": screening.crawl_synthetic_share,
+                    "crawl_detected_share": screening.crawl_detected_share,
+                    "dropped_detected": float(screening.dropped_detected),
+                    "dropped_marked": float(screening.dropped_marked),
+                }
             rows += [(generation, f"training:{name}", m, v) for m, v in values.items()]
         self._company_rows[name] = (generation, rows)
         return rows
+
+
+def _top(values: np.ndarray, share: float) -> np.ndarray:
+    """Indices of the top ``share`` of ``values`` (at least one when there are any)."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    count = max(1, round(share * len(values)))
+    return np.argsort(-values, kind="stable")[:count]
 
 
 def _mean(values: np.ndarray) -> float:

@@ -5,10 +5,14 @@ the web, the pre-AI archive, the creators and the companies) and
 :func:`ecosystem_steps` (a scenario run as tidy rows per month). The model
 only wires and orders; the domain logic lives in the modules it calls.
 
-Step order (one step = one month): creators publish -> companies publish ->
-new pages link -> pages age and die -> companies whose retraining is due
-crawl and retrain -> metrics. Step 0 is the initial state: the pre-AI web and
-every company's generation-1 model, fitted on the archive.
+Step order (one step = one month): creators publish -> companies publish
+(under the cap; pages stamped) -> new pages link -> readers allocate
+attention (search vs AI answers) and creators are paid -> creators update
+(quit, enter, adopt AI help, opt out) -> pages age and die -> companies whose
+retraining is due crawl (opt-out honoured, licensing owed), screen, assemble
+and retrain -> metrics. Step 0 is the initial state: the pre-AI web, every
+company's generation-1 model fitted on the archive, and creators whose costs
+are set from their step-0 income.
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from contextlib import contextmanager
 import mesa
 import numpy as np
 
-from ecosystem.agents import AICompany, populate_creators
+from ecosystem.agents import AICompany, HumanCreator
+from ecosystem.attention import Attention, allocate, topic_fidelity
+from ecosystem.calendar import step_of_month
+from ecosystem.creators import CreatorTable, draw_authors, draw_creators
+from ecosystem.economy import CreatorEconomy, MonthOfCreators
 from ecosystem.lab import make_culture
 from ecosystem.measurement import Measurement
+from ecosystem.policy import Policy
 from ecosystem.publishing import publish
 from ecosystem.randomness import Streams
 from ecosystem.results import StepRows
@@ -32,7 +41,8 @@ from ecosystem.web import HUMAN, Web
 __all__ = ["PHASES", "EcosystemModel", "ecosystem_steps"]
 
 SEED_BATCHES = 10
-PHASES = ("publish", "link", "web", "retrain", "metrics")
+FIDELITY_SAMPLES = 2000
+PHASES = ("publish", "link", "attention", "creators", "web", "retrain", "metrics")
 """Phases of a month whose cumulative wall time :attr:`EcosystemModel.timings` keeps."""
 
 
@@ -46,7 +56,9 @@ class EcosystemModel(mesa.Model):
         super().__init__(rng=int(streams.numpy("mesa").integers(2**63 - 1)))
         self.scenario = scenario
         self.streams = streams
+        self.policy = Policy(scenario.policy)
         self.culture = make_culture(scenario, streams.torch("culture"))
+        self._weights = self.culture.weights.numpy()
         self.web = Web(scenario.culture.dim)
         self.archive, _ = self.culture.sample(scenario.archive.size, streams.torch("archive"))
         self.companies = [AICompany(self, name, s) for name, s in scenario.active_companies.items()]
@@ -54,33 +66,38 @@ class EcosystemModel(mesa.Model):
             c.name: (streams.numpy(f"crawl:{c.name}"), streams.torch(f"company:{c.name}"))
             for c in self.companies
         }
+        self._answers = streams.torch("answers")
         first_fit: dict[str, AICompany] = {}
-        for company in self.companies:
+        for index, company in enumerate(self.companies):
+            company.index = index
             key = company.settings.model.model_dump_json()
             company.train_on_archive(
                 self.archive, self._company_streams[company.name][1], fitted=first_fit.get(key)
             )
             first_fit.setdefault(key, company)
-        self.creators = populate_creators(
-            self,
-            scenario.creators,
-            self.culture.weights.numpy(),
-            self.culture.tail.numpy(),
-            {c.name: c.settings.market_share for c in self.companies},
-            streams.numpy("creators"),
+            self._update_fidelity(company)
+        self._creator_rng = streams.numpy("creators")
+        self.creators = CreatorTable()
+        self.economy = CreatorEconomy(
+            scenario.creators, step_of_month(scenario.start, scenario.creators.opt_out_from)
         )
+        self._add_creators(scenario.creators.count, step=0)
         self._web_rng = streams.numpy("web")
         self._publish_rng = streams.numpy("publish")
         self._content = streams.torch("content")
         self._seed_web()
+        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.attention = self._allocate(0)
+        self.economy.pay(
+            self.creators, self.web, self.attention, scenario.attention.revenue_per_visit
+        )
+        self.economy.calibrate(self.creators, self._creator_rng)
+        self.month = MonthOfCreators(0, 0, 0)
         self.measurement = Measurement(
             self.culture, scenario.metrics, streams.numpy("metrics"), streams.torch("metrics")
         )
-        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
-        self.published = self.web.new_since(0)
-        self.rows: StepRows = self.measurement.rows(
-            self.web, self.companies, self.creators, 0, self.published
-        )
+        self.published = self.web.live()
+        self.rows: StepRows = self._measure(0)
 
     @contextmanager
     def _timed(self, phase: str):
@@ -91,20 +108,95 @@ class EcosystemModel(mesa.Model):
             self.timings[phase] += time.perf_counter() - started
 
     def _seed_web(self) -> None:
-        """The pre-AI web: human pages about popular topics, linked in arrival order."""
+        """The pre-AI web: human pages by the creators (about the topics they write), published
+        over the ``initial_age`` months before the run and linked in arrival order; pages on
+        topics nobody writes have no author."""
         total = self.scenario.web.initial_pages
         if total == 0:
             return
         x, topics = self.culture.sample(total, self._content)
+        stamps = self.policy.stamp(np.full(total, HUMAN, dtype=np.int8), self._publish_rng)
+        age = self.scenario.web.initial_age
+        created = -np.sort(self._web_rng.integers(0, age + 1, total))[::-1]
         pages = self.web.add_pages(
             x.numpy(),
             origin=HUMAN,
             topic=topics.numpy(),
             quality=self.culture.log_prob(x).numpy(),
-            step=0,
+            step=created,
+            author=draw_authors(self.creators, topics.numpy(), self._creator_rng),
+            certified_human=stamps.certified,
+            flagged=stamps.flagged,
         )
         for batch in np.array_split(pages, SEED_BATCHES):
             self._link(batch)
+
+    def _add_creators(self, n: int, step: int) -> None:
+        """``n`` new creators (rows of the table and Mesa agents); entrants' costs are drawn
+        from the active creators'."""
+        if n == 0:
+            return
+        market = np.array([c.settings.market_share for c in self.companies], dtype=np.float64)
+        new = draw_creators(
+            n,
+            self.scenario.creators,
+            self._weights,
+            self.culture.tail.numpy(),
+            market,
+            step,
+            self._creator_rng,
+        )
+        if step > 0:
+            new.cost = self.economy.draw_costs(self.creators, n, self._creator_rng)
+        for row in self.creators.extend(new):
+            HumanCreator(self, self.creators, row)
+
+    def _update_fidelity(self, company: AICompany) -> None:
+        sample = company.generative.sample(
+            FIDELITY_SAMPLES, bias=company.settings.bias, generator=self._answers
+        )
+        company.fidelity = topic_fidelity(self.culture, sample)
+
+    def _allocate(self, month: int) -> Attention:
+        market = np.array(
+            [c.settings.market_share if c.on_market(month) else 0.0 for c in self.companies]
+        )
+        return allocate(
+            self.web,
+            self._weights,
+            [c.fidelity for c in self.companies],
+            market,
+            self.scenario.attention,
+            self.scenario.start,
+            month,
+        )
+
+    def _assistance(self, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per creator: whether its assistant is on the market, and that assistant's mean
+        fidelity on the creator's topics."""
+        table = self.creators
+        on_market = np.array([c.on_market(month) for c in self.companies] + [False])
+        assisted = on_market[table.assistant]  # -1 (no assistant) picks the trailing False
+        if not self.companies:
+            return assisted, np.zeros(len(table))
+        fidelity = np.stack([c.fidelity for c in self.companies])
+        helper = np.maximum(table.assistant, 0)
+        slots = table.topics >= 0
+        per_topic = fidelity[helper[:, None], np.maximum(table.topics, 0)] * slots
+        return assisted, per_topic.sum(axis=1) / slots.sum(axis=1)
+
+    def _measure(self, month: int) -> StepRows:
+        return self.measurement.rows(
+            self.web,
+            self.companies,
+            self.creators,
+            month,
+            self.published,
+            attention=self.attention,
+            creators_month=self.month,
+            crawl_to_referral=self.economy.crawl_to_referral(self.creators),
+            prices=self.scenario.attention,
+        )
 
     def _link(self, pages: np.ndarray) -> None:
         w = self.scenario.web
@@ -119,6 +211,7 @@ class EcosystemModel(mesa.Model):
     def step(self) -> None:
         """One month, in the order of the module docstring."""
         month = self.steps
+        scenario = self.scenario
         with self._timed("publish"):
             new = publish(
                 self.web,
@@ -126,23 +219,44 @@ class EcosystemModel(mesa.Model):
                 self.creators,
                 self.companies,
                 month,
-                assist_strength=self.scenario.creators.assist_strength,
+                assist_strength=scenario.creators.assist_strength,
+                policy=self.policy,
                 rng=self._publish_rng,
                 generator=self._content,
             )
         with self._timed("link"):
             self._link(new)
-        w = self.scenario.web
+        with self._timed("attention"):
+            self.attention = self._allocate(month)
+            self.web.traffic[self.attention.pages] += self.attention.visits.astype(np.float32)
+            self.economy.pay(
+                self.creators, self.web, self.attention, scenario.attention.revenue_per_visit
+            )
+        with self._timed("creators"):
+            assisted, fidelity = self._assistance(month)
+            self.month, entrants = self.economy.respond(
+                self.creators, self.web, assisted, fidelity, month, self._creator_rng
+            )
+            self._add_creators(entrants, month)
+        w = scenario.web
         with self._timed("web"):
             self.web.step(self._web_rng, death_rate=w.death_rate, traffic_decay=w.traffic_decay)
         with self._timed("retrain"):
             for company in self.companies:
                 if company.is_due(month):
                     rng, generator = self._company_streams[company.name]
-                    company.retrain(self.web, self.archive, month, rng, generator)
+                    crawled = company.retrain(
+                        self.web, self.archive, month, rng, generator, self.policy
+                    )
+                    authors, fee = self.policy.licensing_fees(self.web, crawled)
+                    company.licensing_paid += fee * len(authors)
+                    self.economy.record_crawl(
+                        self.creators, authors, fee, scenario.creators.crawl_scale
+                    )
+                    self._update_fidelity(company)
         with self._timed("metrics"):
             self.published = new
-            self.rows = self.measurement.rows(self.web, self.companies, self.creators, month, new)
+            self.rows = self._measure(month)
 
 
 def ecosystem_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ecosystem.agents import AICompany, HumanCreator
+from ecosystem.agents import AICompany
+from ecosystem.creators import CreatorTable
 from ecosystem.culture import Culture
+from ecosystem.policy import Policy
 from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
 from models.base import GenerativeModel
 
@@ -35,40 +37,29 @@ class HumanPlan:
 
 
 def plan_human_pages(
-    creators: Sequence[HumanCreator],
+    creators: CreatorTable,
     rng: np.random.Generator,
-    assistants: dict[str, int],
+    on_market: np.ndarray,
 ) -> HumanPlan:
     """Poisson(rate) pages per active creator, each about one of its topics.
 
-    ``assistants`` maps the names of companies whose model is on the market to
-    their index; a page is AI-assisted with the creator's ``ai_share`` when its
-    assistant is among them.
+    ``on_market[c]`` says whether company c's model is on the market; a page is
+    AI-assisted with the creator's ``ai_share`` when its assistant is.
     """
-    active = [c for c in creators if c.active]
-    if not active:
-        empty = np.empty(0, dtype=np.int64)
-        return HumanPlan(empty, empty.astype(np.int16), empty)
-    rates = np.fromiter((c.rate for c in active), dtype=np.float64, count=len(active))
-    counts = rng.poisson(rates)
-    writer = np.repeat(np.arange(len(active)), counts)
-    widths = np.fromiter((len(c.topics) for c in active), dtype=np.int64, count=len(active))
-    table = np.zeros((len(active), int(widths.max())), dtype=np.int16)
-    for row, creator in enumerate(active):
-        table[row, : len(creator.topics)] = creator.topics
+    active = np.flatnonzero(creators.active)
+    counts = rng.poisson(creators.rate[active])
+    writer = np.repeat(active, counts)
+    widths = creators.widths
     choice = (rng.random(len(writer)) * widths[writer]).astype(np.int64)
-    shares = np.fromiter((c.ai_share for c in active), dtype=np.float64, count=len(active))
-    helper = np.fromiter(
-        (assistants.get(c.assistant, -1) for c in active), dtype=np.int64, count=len(active)
-    )
-    assisted = (rng.random(len(writer)) < shares[writer]) & (helper[writer] >= 0)
-    for creator, count in zip(active, counts, strict=True):
-        creator.pages_published += int(count)
-    ids = np.fromiter((c.unique_id for c in active), dtype=np.int64, count=len(active))
+    helper = creators.assistant[writer]
+    available = helper >= 0
+    available[available] = np.asarray(on_market, dtype=bool)[helper[available]]
+    assisted = (rng.random(len(writer)) < creators.ai_share[writer]) & available
+    creators.pages_published[active] += counts
     return HumanPlan(
-        author=ids[writer],
-        topic=table[writer, choice],
-        assistant=np.where(assisted, helper[writer], -1),
+        author=writer.astype(np.int64),
+        topic=creators.topics[writer, choice].astype(np.int16),
+        assistant=np.where(assisted, helper, -1).astype(np.int64),
     )
 
 
@@ -101,20 +92,24 @@ def assist(
 def publish(
     web: Web,
     culture: Culture,
-    creators: Sequence[HumanCreator],
+    creators: CreatorTable,
     companies: Sequence[AICompany],
     step: int,
     *,
     assist_strength: float,
+    policy: Policy,
     rng: np.random.Generator,
     generator: torch.Generator,
 ) -> np.ndarray:
-    """Write, score and append every page of month ``step``; return their indices.
+    """Write, score, stamp and append every page of month ``step``; return their indices.
 
     Human pages keep the topic their author meant; AI and AI-assisted pages
-    get the topic the ground truth assigns to what was actually written.
+    get the topic the ground truth assigns to what was actually written. The
+    companies' output obeys the policy's cap; every page gets the policy's
+    stamps (watermark, provenance certificate, detector verdict) and inherits
+    its author's opt-out.
     """
-    on_market = {c.name: i for i, c in enumerate(companies) if c.on_market(step)}
+    on_market = np.array([c.on_market(step) for c in companies], dtype=bool)
     plan = plan_human_pages(creators, rng, on_market)
     human_x, _ = culture.sample(
         len(plan.topic), generator, topics=torch.from_numpy(plan.topic.astype(np.int64))
@@ -136,8 +131,13 @@ def publish(
     generations = np.array([c.generation for c in companies] + [-1], dtype=np.int64)
     generation = [generations[plan.assistant]]  # index -1 picks the trailing -1: not assisted
     author = [plan.author]
+    wanted = np.array(
+        [c.pages_to_publish(step) if on_market[i] else 0 for i, c in enumerate(companies)],
+        dtype=np.int64,
+    )
+    counts = policy.cap_output(wanted, len(plan.topic))
     for index, company in enumerate(companies):
-        count = company.pages_to_publish(step) if company.name in on_market else 0
+        count = int(counts[index]) if len(counts) else 0
         if count == 0:
             continue
         parts_x.append(
@@ -158,6 +158,10 @@ def publish(
     written = origin_all != HUMAN
     if written.any():
         topic[written] = culture.assign(x[torch.from_numpy(written)]).numpy()
+    authors = np.concatenate(author)
+    stamps = policy.stamp(origin_all, rng)
+    opted = np.zeros(len(x), dtype=bool)
+    opted[authors >= 0] = creators.opt_out[authors[authors >= 0]]
     return web.add_pages(
         x.numpy(),
         origin=origin_all,
@@ -166,5 +170,9 @@ def publish(
         step=step,
         company=np.concatenate(company_col),
         model_generation=np.concatenate(generation),
-        author=np.concatenate(author),
+        author=authors,
+        watermarked=stamps.watermarked,
+        certified_human=stamps.certified,
+        flagged=stamps.flagged,
+        opt_out=opted,
     )

@@ -13,21 +13,31 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import annotated_types
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import models
 
 __all__ = [
     "ArchiveSettings",
+    "AttentionSettings",
     "CompanySettings",
     "CreatorSettings",
     "CultureSettings",
@@ -35,6 +45,7 @@ __all__ = [
     "LabSettings",
     "MetricSettings",
     "ModelSettings",
+    "PolicySettings",
     "Scenario",
     "ScenarioError",
     "WebSettings",
@@ -54,6 +65,33 @@ def setting(default: Any, description: str, *, unit: str | None = None, **bounds
     """A schema field with its description, unit and bounds (ge/gt/le/lt)."""
     extra = {"unit": unit} if unit else None
     return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+SCHEDULE_ALLOWED = 'a share in [0, 1], or dated anchors {"YYYY-MM" = share, ...}'
+
+
+def _share_schedule(value: Any) -> float | dict[str, float]:
+    """A share, or a table of dated anchors whose values are shares (interpolated in time)."""
+    if isinstance(value, dict) and value:
+        anchors = {}
+        for month, share in value.items():
+            if not (isinstance(month, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month)):
+                raise ValueError(
+                    f"anchor {month!r} is not a month YYYY-MM; allowed: {SCHEDULE_ALLOWED}"
+                )
+            anchors[month] = _share(share)
+        return anchors
+    return _share(value)
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"got {value!r}; allowed: {SCHEDULE_ALLOWED}")
+    return float(value)
+
+
+ShareSchedule = Annotated[float | dict[str, float], BeforeValidator(_share_schedule)]
+"""A share in [0, 1]: a constant or ``{"YYYY-MM" = value}`` anchors (see ecosystem.calendar)."""
 
 
 class Section(BaseModel):
@@ -178,6 +216,13 @@ class WebSettings(Section):
         ge=0,
         le=100_000_000,
     )
+    initial_age: int = setting(
+        120,
+        "The pages at step 0 were published evenly over this many months before it",
+        unit="months",
+        ge=0,
+        le=10_000,
+    )
     links_per_page: float = setting(
         5.0,
         "Mean number of links a new page makes to existing pages",
@@ -223,7 +268,7 @@ class CreatorSettings(Section):
     )
     ai_assisted_share: float = setting(
         0.1,
-        "Mean share of a creator's pages written with AI help, once an assistant exists",
+        "Mean share of a creator's pages written with AI help at step 0, once an assistant exists",
         ge=0.0,
         le=1.0,
     )
@@ -233,6 +278,259 @@ class CreatorSettings(Section):
         ge=0.0,
         le=1.0,
     )
+    margin: float = setting(
+        1.5,
+        "Median ratio of a creator's income to its costs at step 0 (every creator then covers "
+        "its costs: the excess over 1 is log-normal)",
+        ge=1.0,
+        le=100.0,
+    )
+    margin_spread: float = setting(
+        0.5, "Spread of that excess across creators (sd of its log)", ge=0.0, le=5.0
+    )
+    assisted_cost: float = setting(
+        0.4, "Cost of an AI-assisted page relative to a fully human one", ge=0.0, le=1.0
+    )
+    income_memory: float = setting(
+        3.0,
+        "Time constant of the income a creator weighs its decisions on",
+        unit="months",
+        gt=0.0,
+        le=120.0,
+    )
+    patience: int = setting(
+        6,
+        "A creator quits after this many months in a row of income below its costs",
+        unit="months",
+        ge=1,
+        le=1200,
+    )
+    runway: int = setting(
+        24,
+        "Months a new creator publishes before it judges its income against its costs",
+        unit="months",
+        ge=0,
+        le=1200,
+    )
+    attrition: float = setting(
+        0.005,
+        "Probability per month that a creator stops for reasons outside the model",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
+    )
+    entry_rate: float = setting(
+        0.01,
+        "New creators per active creator per month when income per creator is at its step-0 level",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
+    )
+    entry_elasticity: float = setting(
+        2.0,
+        "Elasticity of entry to income per creator relative to step 0",
+        ge=0.0,
+        le=20.0,
+    )
+    adoption: float = setting(
+        0.3,
+        "Mean propensity to use AI help; a creator's target AI-assisted share is its propensity "
+        "x the cost saving x its assistant's fidelity on its topics (x2 under income pressure)",
+        ge=0.0,
+        le=1.0,
+    )
+    adoption_speed: float = setting(
+        0.05,
+        "Share of the gap to its target AI-assisted share a creator closes per month",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
+    )
+    opt_out_from: str = setting(
+        "2023-08",
+        "First month a creator can block AI crawlers (robots.txt rules for AI crawlers)",
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+    )
+    opt_out_rate: float = setting(
+        0.25,
+        "Most a creator opts out per month, reached when its crawl-to-referral ratio is high",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
+    )
+    opt_out_ratio: float = setting(
+        3000.0,
+        "Crawl-to-referral ratio at which the opt-out rate is half its most",
+        unit="crawls/referral",
+        gt=0.0,
+        le=1e9,
+    )
+    opt_out_notice: float = setting(
+        1e6,
+        "AI crawler requests per month at which a creator's opt-out rate is half its most "
+        "(big sites notice crawlers first)",
+        unit="requests/month",
+        gt=0.0,
+        le=1e15,
+    )
+    crawl_scale: float = setting(
+        50_000.0,
+        "Crawler requests one simulated training fetch stands for (scales the ratio creators see)",
+        unit="requests/fetch",
+        gt=0.0,
+        le=1e12,
+    )
+    licensing_deterrence: float = setting(
+        5.0,
+        "How much licensing income deters opting out: the rate is x exp(-this x licensing share "
+        "of income)",
+        ge=0.0,
+        le=100.0,
+    )
+
+
+class AttentionSettings(Section):
+    """Readers: search demand, AI answers, clicks and what a visit earns."""
+
+    searches_per_month: float = setting(
+        1.3e8,
+        "Reader searches per month at step 0 (scaled with the simulated web)",
+        unit="searches/month",
+        ge=0.0,
+        le=1e15,
+    )
+    demand_growth: float = setting(
+        0.0057, "Growth of reader demand", unit="1/month", ge=-0.5, le=0.5
+    )
+    chat_share: ShareSchedule = setting(
+        0.0, "Share of reader questions taken to an AI chat instead of a search engine"
+    )
+    ai_answer_share: ShareSchedule = setting(
+        0.0, "Share of searches that show an AI answer above the results"
+    )
+    click_through: float = setting(
+        0.15, "Clicks per search without an AI answer", unit="clicks/search", ge=0.0, le=1.0
+    )
+    click_through_with_answer: float = setting(
+        0.08,
+        "Clicks per search whose AI answer covers its topic fully; rises toward click_through "
+        "as the answering model loses the topic",
+        unit="clicks/search",
+        ge=0.0,
+        le=1.0,
+    )
+    chat_click_through: float = setting(
+        0.01, "Clicks per AI chat answer (links followed)", unit="clicks/answer", ge=0.0, le=1.0
+    )
+    quality_weight: float = setting(
+        1.0,
+        "Weight of page quality (log-likelihood under the ground truth, z-scored) in search "
+        "ranking",
+        ge=0.0,
+        le=10.0,
+    )
+    link_weight: float = setting(
+        0.5, "Exponent of (in-degree + 1) in search ranking", ge=0.0, le=3.0
+    )
+    freshness_months: float = setting(
+        24.0,
+        "Time constant of the freshness bonus in search ranking",
+        unit="months",
+        gt=0.0,
+        le=10_000.0,
+    )
+    ai_visibility: float = setting(
+        0.16, "Search visibility of a fully AI page relative to a human one", ge=0.0, le=1.0
+    )
+    revenue_per_visit: float = setting(
+        0.01, "What a creator earns per visit", unit="$/visit", ge=0.0, le=100.0
+    )
+    revenue_per_answer: float = setting(
+        0.002, "What a company earns per AI answer", unit="$/answer", ge=0.0, le=100.0
+    )
+
+
+class DetectionPolicy(Section):
+    """AI-content detection: also the instrument that measures the detected synthetic share."""
+
+    enabled: bool = setting(False, "Drop pages the detector flags when assembling training sets")
+    tpr: float = setting(
+        0.95, "Share of fully AI pages the detector flags (true positive rate)", ge=0.0, le=1.0
+    )
+    tpr_edited: float = setting(
+        0.3,
+        "Share of AI-assisted (human-edited) pages it flags: editing defeats detectors",
+        ge=0.0,
+        le=1.0,
+    )
+    fpr: float = setting(
+        0.04, "Share of human pages it flags (false positive rate)", ge=0.0, le=1.0
+    )
+
+
+class WatermarkPolicy(Section):
+    """Watermarks on each company's output, and crawlers that drop marked pages."""
+
+    share: float = setting(
+        0.0, "Share of each company's output that carries its watermark", ge=0.0, le=1.0
+    )
+    survival: float = setting(
+        0.5, "Chance that a mark survives the human editing of an AI-assisted page", ge=0.0, le=1.0
+    )
+    drop_marked: bool = setting(True, "Crawlers drop the marked pages they can read")
+    readable_by: Literal["issuer", "all"] = setting(
+        "all", "Who can read a mark: only the company that issued it, or every company"
+    )
+
+
+class ProvenancePolicy(Section):
+    """Provenance: certified human pages and a human-data quota at training-set assembly."""
+
+    certified_share: float = setting(
+        0.002, "Share of new human pages that carry a provenance certificate", ge=0.0, le=1.0
+    )
+    min_certified_share: float = setting(
+        0.0,
+        "Minimum certified-human share of every training set (the pre-AI archive counts as "
+        "certified); the set shrinks rather than break it",
+        ge=0.0,
+        le=1.0,
+    )
+
+
+class OptOutPolicy(Section):
+    """How crawlers treat pages whose creator blocks AI crawlers."""
+
+    compliance: float = setting(
+        0.9, "Share of opted-out pages a crawler skips (robots.txt compliance)", ge=0.0, le=1.0
+    )
+
+
+class LicensingPolicy(Section):
+    """Payments from AI companies to the authors of the human pages they scrape."""
+
+    fee_per_page: float = setting(
+        0.0, "Fee per scraped human page, paid to its author", unit="$/page", ge=0.0, le=1e6
+    )
+
+
+class CapPolicy(Section):
+    """A cap on AI publishing."""
+
+    ai_share_max: float = setting(
+        1.0, "Most the companies' pages may be of all new pages in a month", ge=0.0, le=1.0
+    )
+
+
+class PolicySettings(Section):
+    """The policy levers, each applied at one named point of the month."""
+
+    detection: DetectionPolicy = Field(default_factory=DetectionPolicy)
+    watermark: WatermarkPolicy = Field(default_factory=WatermarkPolicy)
+    provenance: ProvenancePolicy = Field(default_factory=ProvenancePolicy)
+    opt_out: OptOutPolicy = Field(default_factory=OptOutPolicy)
+    licensing: LicensingPolicy = Field(default_factory=LicensingPolicy)
+    cap: CapPolicy = Field(default_factory=CapPolicy)
 
 
 class ArchiveSettings(Section):
@@ -310,7 +608,7 @@ class CompanySettings(Section):
 
 
 UNUSED_SECTIONS = {
-    "lab": {"start", "web", "creators", "archive", "companies"},
+    "lab": {"start", "web", "creators", "archive", "companies", "attention", "policy"},
     "ecosystem": {"model", "lab"},
 }
 """Top-level fields that a mode ignores (left out of ``ecosystem show``)."""
@@ -346,6 +644,8 @@ class Scenario(Section):
     web: WebSettings = Field(default_factory=WebSettings)
     creators: CreatorSettings = Field(default_factory=CreatorSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    attention: AttentionSettings = Field(default_factory=AttentionSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     companies: dict[str, CompanySettings] = Field(
         default_factory=dict, description="AI companies by name"
     )
@@ -447,7 +747,8 @@ def _locate(source: str | Path) -> Path:
 
 
 def _merge(base: dict, child: dict) -> dict:
-    """Deep merge; a table with a different ``name`` (another model) replaces the inherited one."""
+    """Deep merge; a table with a different ``name`` (another model) replaces the inherited
+    one, and so does a schedule (a table of dated anchors)."""
     merged = dict(base)
     for key, value in child.items():
         inherited = merged.get(key)
@@ -455,11 +756,19 @@ def _merge(base: dict, child: dict) -> dict:
             isinstance(value, dict)
             and isinstance(inherited, dict)
             and value.get("name", inherited.get("name")) == inherited.get("name")
+            and not _is_schedule(value)
         ):
             merged[key] = _merge(inherited, value)
         else:
             merged[key] = value
     return merged
+
+
+def _is_schedule(table: dict) -> bool:
+    """Whether a TOML table is a schedule: every key a ``YYYY-MM`` month."""
+    return bool(table) and all(
+        isinstance(key, str) and len(key) == 7 and key[4] == "-" for key in table
+    )
 
 
 def _apply_override(raw: dict, override: str) -> None:
@@ -608,12 +917,15 @@ def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[F
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         default = info.get_default(call_default_factory=True)
         type_name = getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+        allowed = _range_of(info, with_unit=False) or _choices_of(info)
+        if any(isinstance(m, BeforeValidator) and m.func is _share_schedule for m in info.metadata):
+            type_name, allowed = "schedule", SCHEDULE_ALLOWED
         docs.append(
             FieldDoc(
                 path=path,
                 type=type_name,
                 default=default,
-                allowed=_range_of(info, with_unit=False) or _choices_of(info),
+                allowed=allowed,
                 unit=extra.get("unit"),
                 description=info.description or "",
             )

@@ -35,6 +35,7 @@ _COLUMN_DTYPES: dict[str, Any] = {
     "watermarked": np.bool_,
     "certified_human": np.bool_,
     "opt_out": np.bool_,
+    "flagged": np.bool_,
     "alive": np.bool_,
     "traffic": np.float32,
     "in_degree": np.int32,
@@ -152,12 +153,16 @@ class Web:
         "model_generation", "Generation of the model that wrote the page, -1 for human (int32)."
     )
     author = _column("author", "Creator id per page, -1 for none (int32).")
-    created_step = _column("created_step", "Step at which each page was published (int32).")
+    created_step = _column(
+        "created_step",
+        "Step at which each page was published (int32; negative: before the run started).",
+    )
     topic = _column("topic", "Topic id per page (int16).")
     quality = _column("quality", "Log-likelihood of each page under the ground truth (float32).")
     watermarked = _column("watermarked", "Whether each page carries an AI watermark.")
     certified_human = _column("certified_human", "Whether each page is certified human-made.")
     opt_out = _column("opt_out", "Whether each page opts out of AI training crawls.")
+    flagged = _column("flagged", "Whether the AI-content detector flags each page as AI-written.")
     alive = _column("alive", "Whether each page is still online (read-only; see step).")
     traffic = _column("traffic", "Visits per page, decayed every step (float32).")
     in_degree = _column(
@@ -231,6 +236,7 @@ class Web:
         watermarked: Any = False,
         certified_human: Any = False,
         opt_out: Any = False,
+        flagged: Any = False,
     ) -> np.ndarray:
         """Append pages (alive, no traffic, no links) and return their row indices.
 
@@ -245,7 +251,7 @@ class Web:
             "origin": _per_page(origin, n, "origin", "int", HUMAN, AI_ASSISTED),
             "topic": _per_page(topic, n, "topic", "int", 0, _INT16_MAX),
             "quality": _per_page(quality, n, "quality", "float"),
-            "created_step": _per_page(step, n, "step", "int", 0, _INT32_MAX),
+            "created_step": _per_page(step, n, "step", "int", -_INT32_MAX, _INT32_MAX),
             "company": _per_page(company, n, "company", "int", -1, _INT16_MAX),
             "model_generation": _per_page(
                 model_generation, n, "model_generation", "int", -1, _INT32_MAX
@@ -254,6 +260,7 @@ class Web:
             "watermarked": _per_page(watermarked, n, "watermarked", "bool"),
             "certified_human": _per_page(certified_human, n, "certified_human", "bool"),
             "opt_out": _per_page(opt_out, n, "opt_out", "bool"),
+            "flagged": _per_page(flagged, n, "flagged", "bool"),
         }
         start, stop = self._size, self._size + n
         if stop > self.capacity:

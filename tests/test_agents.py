@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from ecosystem.agents import AICompany, populate_creators
+from ecosystem.agents import AICompany, HumanCreator
 from ecosystem.model import EcosystemModel
-from ecosystem.scenario import CompanySettings, CreatorSettings, load_scenario
+from ecosystem.policy import Policy
+from ecosystem.scenario import CompanySettings, PolicySettings, load_scenario
 from ecosystem.web import AI, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
+NO_POLICY = Policy(PolicySettings())
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_retrain_makes_a_new_generation_from_the_crawl(model):
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
     assert company.generation == 1 and not company.training_synthetic.any()
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(0), generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(0), generator, NO_POLICY)
     assert company.generation == 2 and len(company.training_x) == 200
     assert company.crawled_total == 200
 
@@ -55,7 +57,7 @@ def test_archive_share_mixes_the_archive_into_training(model):
     company = _company(model, crawl_budget=300, crawler="uniform", archive_share=0.25)
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
     assert len(company.training_x) == 400  # 300 crawled + 100 archive = 25% archive
     archive_rows = {tuple(r.tolist()) for r in model.archive}
     from_archive = sum(tuple(r.tolist()) in archive_rows for r in company.training_x[300:])
@@ -69,7 +71,7 @@ def test_accumulate_keeps_every_distinct_page_once(model):
     crawled = set()
     for step in (1, 2, 3):
         crawled |= set(company.crawl(model.web, step, np.random.default_rng(step)).tolist())
-        company.retrain(model.web, model.archive, step, np.random.default_rng(step), generator)
+        company.retrain(model.web, model.archive, step, np.random.default_rng(step), generator, NO_POLICY)
     # the popularity crawler fetches the same hubs every time: they enter the pool once
     assert len(company.training_x) == len(model.archive) + len(crawled)
     assert len(company.training_x) == len({tuple(r.tolist()) for r in company.training_x})
@@ -79,48 +81,54 @@ def test_archive_share_holds_even_when_the_archive_is_small(model):
     company = _company(model, crawl_budget=400, crawler="uniform", archive_share=0.9)
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
     n = len(company.training_x)  # 600 archive items cap the archive part; the crawl shrinks
     assert n == 600 + round(600 * 0.1 / 0.9)
     only = _company(model, crawl_budget=400, crawler="uniform", archive_share=1.0)
     only.train_on_archive(model.archive, generator)
-    only.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator)
+    only.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
     assert len(only.training_x) == 400 and not only.training_synthetic.any()
 
 
 def test_crawl_max_age_restricts_to_recent_pages(model):
     company = _company(model, crawl_budget=10_000, crawler="uniform", crawl_max_age=1)
     pages = company.crawl(model.web, 0, np.random.default_rng(0))
-    assert len(pages) == model.web.count_alive  # the whole initial web is from step 0
+    assert len(pages) > 0  # the initial web's youngest pages date from step 0
+    assert (model.web.created_step[pages] == 0).all()
     assert len(company.crawl(model.web, 5, np.random.default_rng(0))) == 0
 
 
-def test_populate_creators_follows_the_settings(model):
-    settings = CreatorSettings(count=3000, pages_per_month=0.5, topics_per_creator=3)
-    culture = model.culture
-    tail = culture.tail.numpy()
-    creators = populate_creators(
-        model,
-        settings,
-        culture.weights.numpy(),
-        tail,
-        {"a": 0.75, "b": 0.25},
-        np.random.default_rng(0),
+def test_creator_agents_view_their_rows(model):
+    agents = list(model.agents_by_type[HumanCreator])
+    assert len(agents) == len(model.creators)
+    agent = agents[7]
+    assert agent.rate == model.creators.rate[agent.row]
+    agent.active = False
+    assert not model.creators.active[agent.row]
+    agent.active = True
+    assert set(agent.topics.tolist()) <= set(range(model.culture.topics))
+
+
+def test_screening_and_quota_shape_the_training_set(model):
+    policy = Policy(
+        PolicySettings(
+            detection={"enabled": True, "tpr": 1.0, "tpr_edited": 1.0, "fpr": 0.0},
+            provenance={"min_certified_share": 0.5},
+        )
     )
-    assert len(creators) == 3000
-    rates = np.array([c.rate for c in creators])
-    assert rates.mean() == pytest.approx(0.5, rel=0.1)
-    niche = [c for c in creators if c.niche]
-    assert 0.01 < len(niche) / 3000 < culture.tail_mass  # all topics in the tail
-    assert all(set(c.topics.tolist()) <= set(tail.tolist()) for c in niche)
-    first_topic = np.bincount([c.topics[0] for c in creators], minlength=culture.topics) / 3000
-    assert np.allclose(first_topic, culture.weights.numpy(), atol=0.03)  # drawn by popularity
-    assert all(
-        1 <= len(c.topics) <= 3 and len(set(c.topics.tolist())) == len(c.topics) for c in creators
-    )
-    share_a = sum(c.assistant == "a" for c in creators) / 3000
-    assert share_a == pytest.approx(0.75, abs=0.03)
-    assert np.mean([c.ai_share for c in creators]) == pytest.approx(0.1, abs=0.01)
+    company = _company(model, crawl_budget=300, crawler="uniform", archive_share=0.25)
+    generator = torch.Generator().manual_seed(0)
+    company.train_on_archive(model.archive, generator)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, policy)
+    screening = company.screening
+    assert screening.crawled == 300
+    # the detector's verdicts were fixed at publishing (4% of human pages flagged)
+    assert screening.dropped_detected > 0
+    assert not model.web.flagged[screening.kept].any()
+    # the certified rows (the archive sample) can be at most half: as many uncertified stay
+    certified = int(company.training_certified.sum())
+    assert certified >= 0.25 * (300 - screening.dropped_detected) / 0.75 - 1
+    assert len(company.training_x) == 2 * certified
 
 
 def test_company_pages_come_from_its_model(model):

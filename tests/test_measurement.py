@@ -33,8 +33,9 @@ def test_company_rows_are_reused_until_a_new_generation():
         model.step()
         rows[model.steps] = {(s, m): v for _, s, m, v in model.rows if s == "company:beta"}
     # beta first retrains at the end of step 3: steps 1 and 2 measure the same model
-    same = {k: v for k, v in rows[1].items() if k[1] != "pages_published"}
-    assert same == {k: v for k, v in rows[2].items() if k[1] != "pages_published"}
+    monthly = {"pages_published", "answers", "revenue", "licensing_paid"}
+    same = {k: v for k, v in rows[1].items() if k[1] not in monthly}
+    assert same == {k: v for k, v in rows[2].items() if k[1] not in monthly}
     model.step()
     assert model.companies[1].generation == 2
     after = {(s, m): v for _, s, m, v in model.rows if s == "company:beta"}
@@ -56,7 +57,7 @@ def test_shares_are_exact_on_the_live_web():
     assert values[("web", "pages_alive")] == len(live)
     assert values[("web_new", "pages_new")] == len(model.published)
     assert (model.web.created_step[model.published] == 1).all()
-    assert values[("creators", "active")] == 60
+    assert values[("creators", "active")] == model.creators.active.sum() > 50
 
 
 def test_pages_that_die_in_their_month_still_count_as_published():

@@ -6,8 +6,9 @@ import torch
 
 import models
 from ecosystem.model import EcosystemModel
+from ecosystem.policy import Policy
 from ecosystem.publishing import assist, plan_human_pages, publish
-from ecosystem.scenario import load_scenario
+from ecosystem.scenario import PolicySettings, load_scenario
 from ecosystem.web import AI, AI_ASSISTED, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
@@ -26,37 +27,63 @@ def _publish_month(model, month=1):
         model.companies,
         month,
         assist_strength=0.5,
+        policy=model.policy,
         rng=np.random.default_rng(0),
         generator=torch.Generator().manual_seed(0),
     )
 
 
+NONE_ON_MARKET = np.zeros(3, dtype=bool)
+
+
 def test_plan_draws_poisson_pages_about_each_creators_topics(model):
     creators = model.creators
     counts = [
-        len(plan_human_pages(creators, np.random.default_rng(s), {}).topic) for s in range(200)
+        len(plan_human_pages(creators, np.random.default_rng(s), NONE_ON_MARKET).topic)
+        for s in range(200)
     ]
-    assert np.mean(counts) == pytest.approx(sum(c.rate for c in creators), rel=0.05)
-    plan = plan_human_pages(creators, np.random.default_rng(0), {})
-    by_id = {c.unique_id: set(c.topics.tolist()) for c in creators}
-    assert all(t in by_id[a] for a, t in zip(plan.author, plan.topic, strict=True))
+    assert np.mean(counts) == pytest.approx(creators.rate.sum(), rel=0.05)
+    plan = plan_human_pages(creators, np.random.default_rng(0), NONE_ON_MARKET)
+    assert all(t in creators.topics[a] for a, t in zip(plan.author, plan.topic, strict=True))
     assert (plan.assistant == -1).all()  # no assistant on the market: nothing assisted
 
 
 def test_assisted_pages_need_an_assistant_on_the_market(model):
     creators = model.creators
-    for c in creators:
-        c.ai_share, c.assistant = 1.0, "alpha"
-    plan = plan_human_pages(creators, np.random.default_rng(0), {"alpha": 0})
+    creators.ai_share[:] = 1.0
+    creators.assistant[:] = 0
+    plan = plan_human_pages(creators, np.random.default_rng(0), np.array([True, False, False]))
     assert len(plan.topic) and (plan.assistant == 0).all()
-    plan = plan_human_pages(creators, np.random.default_rng(0), {"beta": 1})
+    plan = plan_human_pages(creators, np.random.default_rng(0), np.array([False, True, True]))
     assert (plan.assistant == -1).all()
 
 
 def test_inactive_creators_publish_nothing(model):
-    for c in model.creators:
-        c.active = False
-    assert len(plan_human_pages(model.creators, np.random.default_rng(0), {}).topic) == 0
+    model.creators.active[:] = False
+    assert len(plan_human_pages(model.creators, np.random.default_rng(0), NONE_ON_MARKET).topic) == 0
+
+
+def test_cap_limits_the_companies_share_of_new_pages(model):
+    model.policy = Policy(PolicySettings(cap={"ai_share_max": 0.2}))
+    pages = _publish_month(model)
+    ai = model.web.origin[pages] == AI
+    assert 0 < ai.mean() <= 0.2
+
+
+def test_stamps_follow_the_policy(model):
+    model.policy = Policy(
+        PolicySettings(
+            watermark={"share": 1.0, "survival": 0.0},
+            provenance={"certified_share": 1.0},
+            detection={"tpr": 1.0, "tpr_edited": 0.0, "fpr": 0.0},
+        )
+    )
+    pages = _publish_month(model)
+    web = model.web
+    origin = web.origin[pages]
+    assert (web.watermarked[pages] == (origin == AI)).all()  # marks do not survive editing
+    assert (web.certified_human[pages] == (origin == HUMAN)).all()
+    assert (web.flagged[pages] == (origin == AI)).all()
 
 
 def test_assist_moves_drafts_toward_the_models_output():

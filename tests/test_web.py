@@ -385,7 +385,7 @@ def add(web: Web, **overrides):
         ({"topic": -1}, "topic"),
         ({"topic": np.array([1, 2, 3])}, "topic"),
         ({"topic": 1.5}, "topic"),
-        ({"step": -1}, "step"),
+        ({"step": 2**31}, "step"),
         ({"company": -2}, "company"),
         ({"opt_out": 1}, "opt_out"),
         ({"quality": "high"}, "quality"),

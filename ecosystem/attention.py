@@ -1,0 +1,143 @@
+"""Readers: where a month's attention goes, and the money it carries.
+
+Core objects: :func:`allocate` (a month of reader demand split between AI
+chat, searches with an AI answer and plain searches; clicks to pages by a
+search ranking; answers to companies) returning an :class:`Attention`, and
+:func:`topic_fidelity` (how well a model covers each topic, which sets how
+many readers an AI answer satisfies).
+
+Reader questions per topic follow topic popularity and grow at
+``demand_growth``. A share ``chat_share`` goes to AI chats; of the searches,
+a share ``ai_answer_share`` shows an AI answer. A plain search sends
+``click_through`` clicks to pages; a search with an answer sends between
+``click_through_with_answer`` (the answer covers its topic fully) and
+``click_through`` (the answering models have lost the topic). Chat answers
+and answer summaries send ``chat_click_through`` clicks (AI referrals).
+
+Search ranking within a topic: score = exp(quality_weight x z) x
+(in-degree + 1)^link_weight x exp(-age / freshness_months), times
+``ai_visibility`` for fully AI pages. The quality z is the page's
+log-likelihood under the ground truth, standardised over live pages: the
+search engine is taken to judge quality as well as the truth does (an
+oracle, the upper bound of what ranking can do). Clicks in a topic are
+shared in proportion to score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ecosystem.calendar import schedule_at
+from ecosystem.culture import Culture
+from ecosystem.scenario import AttentionSettings
+from ecosystem.web import AI, Web
+
+__all__ = ["Attention", "allocate", "topic_fidelity"]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One month of reader attention."""
+
+    pages: np.ndarray
+    """The live pages, ascending; the per-page arrays below follow this order."""
+    visits: np.ndarray
+    """Visits per page (search clicks and AI referrals)."""
+    ai_referrals: np.ndarray
+    """The part of each page's visits referred by AI answers."""
+    answers: np.ndarray
+    """AI answers served per company (chat and answers shown on searches)."""
+    searches: float
+    chat_questions: float
+    answered_searches: float
+    clicks_plain: float
+    """Clicks from searches without an AI answer."""
+    clicks_answered: float
+    """Clicks from searches that showed an AI answer."""
+
+    @property
+    def click_through_ratio(self) -> float:
+        """Click-through with an AI answer over click-through without one (NaN if undefined)."""
+        plain = self.searches - self.answered_searches
+        if self.answered_searches <= 0 or plain <= 0 or self.clicks_plain <= 0:
+            return float("nan")
+        return (self.clicks_answered / self.answered_searches) / (self.clicks_plain / plain)
+
+
+def topic_fidelity(culture: Culture, sample: torch.Tensor) -> np.ndarray:
+    """Per topic, the model's share of ``sample`` over the topic's true share, capped at 1:
+    1 where the model covers the topic, toward 0 where it has lost it."""
+    topics = culture.assign(sample).numpy()
+    mass = np.bincount(topics, minlength=culture.topics) / max(len(sample), 1)
+    return np.minimum(mass / culture.weights.numpy(), 1.0)
+
+
+def allocate(
+    web: Web,
+    weights: np.ndarray,
+    fidelity: Sequence[np.ndarray],
+    market: np.ndarray,
+    settings: AttentionSettings,
+    start: str,
+    step: int,
+) -> Attention:
+    """Readers' attention in month ``step``.
+
+    ``weights`` is the topic popularity; ``fidelity[c]`` and ``market[c]`` are
+    company c's topic fidelity and market share (0 when not on the market). AI
+    answers exist only when some company is on the market; a company serves
+    answers in proportion to its market share times its mean fidelity.
+    """
+    questions = settings.searches_per_month * (1 + settings.demand_growth) ** step * weights
+    share = np.asarray(market, dtype=np.float64) * np.array([f.mean() for f in fidelity])
+    on_market = share.sum() > 0
+    chat = schedule_at(settings.chat_share, start, step) if on_market else 0.0
+    answer = schedule_at(settings.ai_answer_share, start, step) if on_market else 0.0
+    share = share / share.sum() if on_market else share
+    covered = (share[:, None] * np.asarray(fidelity)).sum(axis=0) if on_market else 0.0
+
+    chat_k = questions * chat
+    search_k = questions - chat_k
+    answered_k = search_k * answer
+    plain_k = search_k - answered_k
+    ctr, ctr_answer = settings.click_through, settings.click_through_with_answer
+    clicks_plain_k = plain_k * ctr
+    clicks_answered_k = answered_k * (ctr_answer + (ctr - ctr_answer) * (1.0 - covered))
+    referrals_k = (chat_k + answered_k) * settings.chat_click_through
+
+    pages = web.live()
+    score = _ranking(web, pages, settings, step)
+    topic = web.topic[pages].astype(np.int64)
+    total = np.bincount(topic, weights=score, minlength=len(weights))
+    portion = score / np.where(total[topic] > 0, total[topic], 1.0)
+    ai_referrals = referrals_k[topic] * portion
+    visits = (clicks_plain_k + clicks_answered_k)[topic] * portion + ai_referrals
+    return Attention(
+        pages=pages,
+        visits=visits,
+        ai_referrals=ai_referrals,
+        answers=share * float((chat_k + answered_k).sum()),
+        searches=float(search_k.sum()),
+        chat_questions=float(chat_k.sum()),
+        answered_searches=float(answered_k.sum()),
+        clicks_plain=float(clicks_plain_k.sum()),
+        clicks_answered=float(clicks_answered_k.sum()),
+    )
+
+
+def _ranking(web: Web, pages: np.ndarray, settings: AttentionSettings, step: int) -> np.ndarray:
+    """Search score of each live page (see the module docstring)."""
+    quality = web.quality[pages].astype(np.float64)
+    if len(quality) == 0:
+        return quality
+    spread = quality.std()
+    z = (quality - quality.mean()) / spread if spread > 0 else np.zeros_like(quality)
+    age = step - web.created_step[pages]
+    score = np.exp(settings.quality_weight * z - age / settings.freshness_months)
+    score *= (web.in_degree[pages] + 1.0) ** settings.link_weight
+    score[web.origin[pages] == AI] *= settings.ai_visibility
+    return score
