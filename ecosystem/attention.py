@@ -36,7 +36,7 @@ from ecosystem.culture import Culture
 from ecosystem.scenario import AttentionSettings
 from ecosystem.web import AI, Web
 
-__all__ = ["Attention", "allocate", "topic_fidelity"]
+__all__ = ["Attention", "allocate", "assigned_shares", "topic_fidelity"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,29 @@ class Attention:
         return (self.clicks_answered / self.answered_searches) / (self.clicks_plain / plain)
 
 
-def topic_fidelity(culture: Culture, sample: torch.Tensor) -> np.ndarray:
-    """Per topic, the model's share of ``sample`` over the topic's true share, capped at 1:
-    1 where the model covers the topic, toward 0 where it has lost it."""
+def topic_fidelity(
+    culture: Culture, sample: torch.Tensor, truth: np.ndarray | None = None
+) -> np.ndarray:
+    """Per topic, the share of ``sample`` assigned to it over the share of the truth
+    assigned to it, capped at 1: 1 where the model covers the topic, toward 0 where it has
+    lost it.
+
+    ``truth`` is the share of a large sample of the culture assigned to each topic
+    (:func:`assigned_shares`); assignment by posterior argmax gives overlapping tail
+    topics less than their weight, so comparing with the truth's own assignment keeps a
+    perfect model at 1. Without it, the topic weights are used.
+    """
+    mass = assigned_shares(culture, sample)
+    reference = culture.weights.numpy() if truth is None else truth
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(reference > 0, mass / reference, 1.0)
+    return np.minimum(ratio, 1.0)
+
+
+def assigned_shares(culture: Culture, sample: torch.Tensor) -> np.ndarray:
+    """The share of ``sample`` that the ground truth assigns to each topic."""
     topics = culture.assign(sample).numpy()
-    mass = np.bincount(topics, minlength=culture.topics) / max(len(sample), 1)
-    return np.minimum(mass / culture.weights.numpy(), 1.0)
+    return np.bincount(topics, minlength=culture.topics) / max(len(sample), 1)
 
 
 def allocate(

@@ -1,4 +1,4 @@
-"""The command line: ``ecosystem run | list | show | validate``.
+"""The command line: ``ecosystem run | compare | list | show | schema | validate``.
 
 Core objects: :func:`main` (the console script) and :func:`build_parser`.
 Bad input (an unknown scenario, key or value) prints one line naming the
@@ -37,6 +37,13 @@ RUN_EXAMPLES = """examples:
   ecosystem run mad-fresh-data --seed 3 --steps 20 --set lab.bias=0.7
   ecosystem run my-scenario.toml --out runs/my-run
 """
+COMPARE_EXAMPLES = """examples:
+  ecosystem compare baseline no-ai
+  ecosystem compare mad-fully-synthetic mad-fresh-data accumulate --seeds 5 --steps 20
+  ecosystem compare baseline no-ai --seeds 5 --out runs/ai-vs-none --window 24
+  ecosystem compare runs/b-s0 runs/b-s1 runs/n-s0 runs/n-s1   (existing run directories)
+Running again with the same --out reuses the runs already there.
+"""
 SHOW_EXAMPLES = """examples:
   ecosystem show mad-fully-synthetic
   ecosystem show accumulate --set lab.data=replace
@@ -44,6 +51,7 @@ SHOW_EXAMPLES = """examples:
 VALIDATE_EXAMPLES = """examples:
   ecosystem validate
   ecosystem validate --fast --check bias --check tails
+  ecosystem validate --history
   ecosystem validate --json validation.json
 """
 
@@ -97,6 +105,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    compare = commands.add_parser(
+        "compare",
+        help="compare scenarios across seeds: table and figures",
+        epilog=COMPARE_EXAMPLES,
+        formatter_class=formatter,
+        description="Run (or reuse) each scenario over several seeds and compare the end of run\n"
+        "(the mean over the last --window steps) of its key series: the mean and 95% t-interval\n"
+        "across seeds, and the difference from the first scenario with Welch's t-test.\n"
+        "Writes compare.csv, .md, .json, .png and .html to --out; the runs go to\n"
+        "--out/runs/<name>-s<seed>.",
+    )
+    compare.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="scenario name, .toml file or run directory (several directories of one scenario "
+        "are its seeds); the first is the reference",
+    )
+    compare.add_argument(
+        "--seeds", type=int, default=3, help="seeds per scenario: seed, seed+1, ... (default 3)"
+    )
+    compare.add_argument(
+        "--steps", type=int, help="number of steps of every scenario (default: each one's)"
+    )
+    _add_overrides(compare)
+    compare.add_argument(
+        "--window",
+        type=int,
+        default=12,
+        help="end of run = mean over this many last steps (default 12, clipped to the run)",
+    )
+    compare.add_argument("--out", type=Path, help="output directory (default: runs/compare-<time>)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
     commands.add_parser(
         "list",
         help="list the packaged scenarios",
@@ -135,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--fast", action="store_true", help="fewer seeds and generations")
     validate.add_argument(
+        "--history",
+        action="store_true",
+        help="compare the calibrated baseline (from January 2022) with the measured history of "
+        "2023-2025 instead of the self-consuming-loop checks",
+    )
+    validate.add_argument(
         "--check",
         dest="checks",
         action="append",
@@ -153,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     handlers = {
         "run": _run,
+        "compare": _compare,
         "list": _list,
         "show": _show,
         "schema": _schema,
@@ -221,6 +270,67 @@ def _summary_table(frame, name: str) -> Table:
     return table
 
 
+def _compare(args, console: Console) -> int:
+    from ecosystem.compare import plan_runs, run_comparison
+    from ecosystem.results import RunInterrupted
+
+    if args.window < 1:
+        raise ValueError(f"--window must be >= 1, got {args.window}")
+    out = args.out or Path("runs") / f"compare-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    scenarios = plan_runs(
+        args.sources, out=out, seeds=args.seeds, steps=args.steps, overrides=args.overrides
+    )
+    runs = [run for group in scenarios for run in group.runs]
+    simulated = sum(run.action == "run" for run in runs)
+    command = shlex.join(["ecosystem", *sys.argv[1:]])
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[current]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.quiet,
+    )
+    current = {}
+    with progress, stop_on_sigterm():
+        task = progress.add_task("runs", total=len(runs), current="")
+
+        def advance(run, step):
+            if step is None:
+                current.clear()
+                progress.update(task, advance=1, current="")
+            else:
+                current["run"] = run
+                detail = f"{run.name} seed {run.seed}: step {step}/{run.scenario.steps}"
+                progress.update(task, current=detail)
+
+        try:
+            comparison = run_comparison(
+                scenarios, out=out, window=args.window, progress=advance, command=command
+            )
+        except (KeyboardInterrupt, RunInterrupted):
+            stopped = current.get("run")
+            hint = f"; remove {stopped.directory} before comparing again" if stopped else ""
+            console.print(f"[yellow]interrupted: completed runs kept in {out / 'runs'}{hint}")
+            return 130
+    table = Table(title=f"{comparison.description}\nmean [95% t-interval] across seeds")
+    frame = comparison.table()
+    table.add_column("series", no_wrap=True)
+    for header in frame.columns:
+        table.add_column(header, justify="right")
+    for label, row in frame.iterrows():
+        table.add_row(label, *(f"[bold]{cell}" if "*" in cell else cell for cell in row))
+    table.caption = comparison.legend
+    console.print(table)
+    console.print(
+        f"{simulated} runs simulated, {len(runs) - simulated} reused or read in "
+        f"{time.perf_counter() - started:.1f} s -> {out}: {', '.join(comparison.files)}"
+    )
+    return 0
+
+
 def _list(args, console: Console) -> int:
     groups: dict[str, list] = {}
     for name in available_scenarios():
@@ -247,11 +357,16 @@ def _schema(args, console: Console) -> int:
 
 
 def _validate(args, console: Console) -> int:
-    from ecosystem.validation import run_checks
+    from ecosystem.validation import history_checks, run_checks
 
+    if args.history and args.checks:
+        raise ValueError("--check selects self-consuming-loop checks; it cannot go with --history")
     with console.status("running validation checks"):
         started = time.perf_counter()
-        results = run_checks(args.checks, fast=args.fast)
+        if args.history:
+            results = history_checks(fast=args.fast)
+        else:
+            results = run_checks(args.checks, fast=args.fast)
     table = Table(title=f"validation ({'fast' if args.fast else 'full'})", show_lines=True)
     table.add_column("check (source; tolerance)", ratio=3)
     table.add_column("expected", ratio=1)

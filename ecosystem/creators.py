@@ -39,6 +39,9 @@ class CreatorTable:
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     entered: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Step at which it started publishing."""
+    established: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    """Whether it had an audience (income) at step 0: judged from the start, not after a
+    runway."""
     left: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Step at which it quit, -1 while active."""
     cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -133,6 +136,7 @@ def draw_creators(
         niche=niche,
         active=np.ones(n, dtype=bool),
         entered=np.full(n, step, dtype=np.int64),
+        established=np.zeros(n, dtype=bool),
         left=np.full(n, -1, dtype=np.int64),
         cost=np.zeros(n),
         income=np.zeros(n),

@@ -12,7 +12,8 @@ the :class:`~ecosystem.creators.CreatorTable`) and :func:`gini`.
 - **Quitting.** A creator quits after ``patience`` months in a row with
   smoothed income below its costs, or at rate ``attrition`` for reasons
   outside the model. A new creator is judged only after ``runway`` months,
-  the time it takes to build an audience (the creators of step 0 have one).
+  the time it takes to build an audience (the creators with income at step 0
+  have one; those without are judged like new creators).
 - **Entry.** New creators arrive at ``entry_rate`` per active creator, scaled
   by (mean income per active creator / its step-0 level) ^
   ``entry_elasticity``; their cost per page is drawn from the active creators'.
@@ -115,6 +116,7 @@ class CreatorEconomy:
         cost = per_page / margin
         typical = float(np.median(cost[known])) if known.any() else 0.0
         table.cost = np.where(known, cost, typical)
+        table.established = known
         self.reference_income = float(table.income.mean()) if len(table) else float("nan")
 
     # --------------------------------------------------------- decisions
@@ -139,7 +141,7 @@ class CreatorEconomy:
         saving = 1.0 - s.assisted_cost
         share = np.where(assisted, table.ai_share, 0.0)
         costs = table.rate * table.cost * (1.0 - share * saving)
-        judged = active & ((table.entered == 0) | (step - table.entered >= s.runway))
+        judged = active & (table.established | (step - table.entered >= s.runway))
         below = judged & (table.income_smooth < costs)
         table.months_below = np.where(below, table.months_below + 1, 0)
         quitting = active & (

@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 
 from ecosystem.agents import AICompany, HumanCreator
-from ecosystem.attention import Attention, allocate, topic_fidelity
+from ecosystem.attention import Attention, allocate, assigned_shares, topic_fidelity
 from ecosystem.calendar import step_of_month
 from ecosystem.creators import CreatorTable, draw_authors, draw_creators
 from ecosystem.economy import CreatorEconomy, MonthOfCreators
@@ -42,6 +42,7 @@ __all__ = ["PHASES", "EcosystemModel", "ecosystem_steps"]
 
 SEED_BATCHES = 10
 FIDELITY_SAMPLES = 2000
+TRUTH_SAMPLES = 50_000
 PHASES = ("publish", "link", "attention", "creators", "web", "retrain", "metrics")
 """Phases of a month whose cumulative wall time :attr:`EcosystemModel.timings` keeps."""
 
@@ -67,6 +68,8 @@ class EcosystemModel(mesa.Model):
             for c in self.companies
         }
         self._answers = streams.torch("answers")
+        truth, _ = self.culture.sample(TRUTH_SAMPLES, self._answers)
+        self._truth_shares = assigned_shares(self.culture, truth)
         first_fit: dict[str, AICompany] = {}
         for index, company in enumerate(self.companies):
             company.index = index
@@ -155,7 +158,7 @@ class EcosystemModel(mesa.Model):
         sample = company.generative.sample(
             FIDELITY_SAMPLES, bias=company.settings.bias, generator=self._answers
         )
-        company.fidelity = topic_fidelity(self.culture, sample)
+        company.fidelity = topic_fidelity(self.culture, sample, self._truth_shares)
 
     def _allocate(self, month: int) -> Attention:
         market = np.array(

@@ -72,7 +72,7 @@ class Policy:
         total = int(counts.sum())
         if cap >= 1 or total == 0:
             return counts
-        allowed = int(np.floor(cap * human_pages / (1 - cap)))
+        allowed = int(np.floor(cap * human_pages / (1 - cap) + 1e-9))
         if total <= allowed:
             return counts
         scaled = np.floor(counts * (allowed / total)).astype(counts.dtype)
@@ -159,7 +159,7 @@ class Policy:
         uncertified = np.flatnonzero(~certified.numpy())
         if quota == 0 or len(x) == 0 or n_certified >= quota * len(x):
             return x, synthetic, certified
-        allowed = int(np.floor(n_certified * (1 - quota) / quota)) if quota < 1 else 0
+        allowed = int(np.floor(n_certified * (1 - quota) / quota + 1e-9)) if quota < 1 else 0
         dropped = rng.choice(uncertified, len(uncertified) - allowed, replace=False)
         keep = np.ones(len(x), dtype=bool)
         keep[dropped] = False

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 import models
+from ecosystem.calendar import step_of_month
 from ecosystem.culture import Culture
 from ecosystem.lab import self_consuming_loop
 from ecosystem.metrics import evaluate
 from ecosystem.randomness import Streams
-from ecosystem.calendar import step_of_month
 from ecosystem.scenario import LabSettings, load_scenario
 
 __all__ = ["CHECKS", "Check", "history_checks", "run_checks"]

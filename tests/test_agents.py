@@ -71,7 +71,9 @@ def test_accumulate_keeps_every_distinct_page_once(model):
     crawled = set()
     for step in (1, 2, 3):
         crawled |= set(company.crawl(model.web, step, np.random.default_rng(step)).tolist())
-        company.retrain(model.web, model.archive, step, np.random.default_rng(step), generator, NO_POLICY)
+        company.retrain(
+            model.web, model.archive, step, np.random.default_rng(step), generator, NO_POLICY
+        )
     # the popularity crawler fetches the same hubs every time: they enter the pool once
     assert len(company.training_x) == len(model.archive) + len(crawled)
     assert len(company.training_x) == len({tuple(r.tolist()) for r in company.training_x})

@@ -60,7 +60,9 @@ def test_assisted_pages_need_an_assistant_on_the_market(model):
 
 def test_inactive_creators_publish_nothing(model):
     model.creators.active[:] = False
-    assert len(plan_human_pages(model.creators, np.random.default_rng(0), NONE_ON_MARKET).topic) == 0
+    assert (
+        len(plan_human_pages(model.creators, np.random.default_rng(0), NONE_ON_MARKET).topic) == 0
+    )
 
 
 def test_cap_limits_the_companies_share_of_new_pages(model):

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ecosystem.validation import CHECKS, Check, run_checks
+from ecosystem.validation import CHECKS, Check, history_checks, run_checks
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,12 @@ def test_unknown_check_is_refused():
 def test_a_failed_check_is_reported_not_hidden():
     row = Check("c", "s", "1", "2", "t", passed=0)
     assert row.passed is False
+
+
+def test_baseline_reproduces_the_measured_history():
+    rows = history_checks(fast=True)
+    names = " ".join(row.check for row in rows)
+    for topic in ("Nov 2023", "2025", "click-through", "opt-out"):
+        assert topic in names
+    for row in rows:
+        assert row.passed, f"{row.check}: expected {row.expected}, measured {row.measured}"

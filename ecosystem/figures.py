@@ -1,0 +1,313 @@
+"""Figures of time series across seeds: one line and a 95% band per scenario, one panel per series.
+
+Core objects: :func:`bands` (the mean and 95% t-interval across seeds of one
+series, per step), :class:`XAxis` and :func:`x_axis` (what a step means:
+a calendar month in ecosystem mode, a model generation in lab mode),
+:func:`series_figure_png` (matplotlib, Agg backend) and
+:func:`series_figure_html` (plotly, self-contained: opens without network).
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from matplotlib import colors as mcolors
+from matplotlib import dates as mdates
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from plotly.subplots import make_subplots
+
+from ecosystem.calendar import month_of_step
+from ecosystem.intervals import CONFIDENCE, interval_table
+from ecosystem.results import atomic_write_bytes, atomic_write_text
+from ecosystem.scenario import Scenario
+
+__all__ = [
+    "XAxis",
+    "bands",
+    "metric_unit",
+    "series_figure_html",
+    "series_figure_png",
+    "x_axis",
+]
+
+Panel = tuple[str, str]
+"""One panel: ``(scope, metric)``."""
+
+SHARE = "share (0-1)"
+UNITS = {
+    "precision": SHARE,
+    "recall": SHARE,
+    "coverage": SHARE,
+    "topic_coverage": SHARE,
+    "density": "density (1 = truth)",
+    "tail_mass_ratio": "ratio to the truth (1 = truth)",
+    "frechet": "Fréchet distance",
+    "log_likelihood": "log-likelihood (nats / item)",
+    "topic_entropy": "normalised entropy (0-1)",
+    "active": "creators",
+    "pages_published": "pages / month",
+    "pages_new": "pages / month",
+    "pages_alive": "pages",
+    "mean_in_degree": "links / page",
+    "size": "items",
+    "generation": "generation",
+}
+PALETTE = [mcolors.to_hex(c) for c in mcolors.TABLEAU_COLORS.values()]
+COLUMNS = 3
+
+
+@dataclass(frozen=True)
+class XAxis:
+    """What the steps of a run are on the x axis.
+
+    ``start`` is the calendar month (``YYYY-MM``) of step 1 in ecosystem mode
+    (step 0, the initial state, is the month before); without it x is the step itself.
+    """
+
+    label: str = "step"
+    start: str | None = None
+
+    @property
+    def is_calendar(self) -> bool:
+        """Whether x is a calendar month."""
+        return self.start is not None
+
+    @property
+    def unit(self) -> str:
+        """Plural name of one step: ``months``, ``generations`` or ``steps``."""
+        return f"{self.label}s"
+
+    def values(self, steps: Sequence[int] | np.ndarray) -> np.ndarray:
+        """x of each step: the first day of its month (datetime64[D]) or the step number."""
+        steps = np.asarray(steps, dtype=np.int64)
+        if self.start is None:
+            return steps
+        months = [month_of_step(self.start, int(step)) for step in steps]
+        return np.array(months, dtype="datetime64[M]").astype("datetime64[D]")
+
+
+def x_axis(source: Scenario | Mapping) -> XAxis:
+    """The x axis of a scenario, a run manifest or a resolved scenario dict.
+
+    Ecosystem mode: calendar months from ``start``; lab mode: model generations.
+    """
+    if isinstance(source, Scenario):
+        mode, start = source.mode, source.start
+    else:
+        resolved = source.get("resolved_scenario", source)
+        mode, start = resolved.get("mode"), resolved.get("start")
+    if mode == "ecosystem" and start:
+        return XAxis("month", start)
+    if mode == "lab":
+        return XAxis("generation")
+    return XAxis()
+
+
+def metric_unit(metric: str) -> str:
+    """Axis label of a metric with its unit, e.g. ``share (0-1)``, ``creators``, ``$ / month``."""
+    if metric in UNITS:
+        return UNITS[metric]
+    if "gini" in metric:
+        return "Gini coefficient (0-1)"
+    if metric.endswith("_share"):
+        return SHARE
+    if "income" in metric:
+        return "$ / month"
+    return metric.replace("_", " ")
+
+
+def bands(frame: pd.DataFrame, scope: str, metric: str, by: str = "scenario") -> pd.DataFrame:
+    """Per value of ``by`` and step: ``n`` seeds, their ``mean`` and 95% t-interval ``low, high``.
+
+    ``frame`` is a tidy series (``read_timeseries``) of one or more runs; a run
+    counts once per step (repeated rows of a seed are averaged first).
+    """
+    rows = frame[(frame["scope"] == scope) & (frame["metric"] == metric)]
+    per_seed = rows.groupby([by, "seed", "step"], sort=False)["value"].mean().reset_index()
+    out = interval_table(per_seed, [by, "step"])
+    order = {name: i for i, name in enumerate(pd.unique(out[by]))}
+    ranked = out.assign(_order=out[by].map(order)).sort_values(["_order", "step"], kind="stable")
+    return ranked.drop(columns="_order").reset_index(drop=True)
+
+
+AxisChoice = XAxis | Mapping[str, XAxis] | None
+
+
+def series_figure_png(
+    frame: pd.DataFrame,
+    panels: Sequence[Panel],
+    path: str | Path,
+    *,
+    x: AxisChoice = None,
+    title: str | None = None,
+    by: str = "scenario",
+) -> Path:
+    """Write a PNG grid: per panel ``(scope, metric)``, one line and 95% band per scenario.
+
+    ``x`` is one :class:`XAxis` for all, one per scenario (e.g. different start
+    months) or None (steps). Panels missing from ``frame`` are left out.
+    """
+    series = _series(frame, panels, by)
+    rows = -(-len(series) // COLUMNS)
+    cols = min(COLUMNS, len(series))
+    figure = Figure(figsize=(4.6 * cols, 3.3 * rows + 0.9), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, cols, squeeze=False).ravel()
+    colours = _colours(series)
+    for ax, ((scope, metric), table) in zip(axes, series.items(), strict=False):
+        for name, band in table.groupby(by, sort=False):
+            axis = _axis_of(x, name)
+            xs = axis.values(band["step"])
+            colour = colours[name]
+            ax.plot(xs, band["mean"], color=colour, linewidth=1.6, label=str(name))
+            ax.fill_between(xs, band["low"], band["high"], color=colour, alpha=0.2, linewidth=0)
+        axis = _axis_of(x, next(iter(colours)))
+        ax.set_title(f"{scope}: {metric.replace('_', ' ')}", fontsize=10)
+        ax.set_xlabel(axis.label)
+        ax.set_ylabel(metric_unit(metric))
+        ax.grid(alpha=0.3)
+        if axis.is_calendar:
+            locator = _month_locator(table["step"].min(), table["step"].max())
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    for ax in axes[len(series) :]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
+    figure.suptitle(title or _default_title(), fontsize=11)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def series_figure_html(
+    frame: pd.DataFrame,
+    panels: Sequence[Panel],
+    path: str | Path,
+    *,
+    x: AxisChoice = None,
+    title: str | None = None,
+    by: str = "scenario",
+) -> Path:
+    """Write the same figure as :func:`series_figure_png` as interactive, self-contained HTML
+    (plotly.js is embedded, so it opens without network)."""
+    series = _series(frame, panels, by)
+    rows = -(-len(series) // COLUMNS)
+    cols = min(COLUMNS, len(series))
+    titles = [f"{scope}: {metric.replace('_', ' ')}" for scope, metric in series]
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    colours = _colours(series)
+    for index, ((_, metric), table) in enumerate(series.items()):
+        row, col = index // cols + 1, index % cols + 1
+        for name, band in table.groupby(by, sort=False):
+            axis = _axis_of(x, name)
+            xs = _plotly_x(axis.values(band["step"]))
+            colour = colours[name]
+            figure.add_trace(
+                go.Scatter(
+                    x=[*xs, *xs[::-1]],
+                    y=[*band["high"], *band["low"][::-1]],
+                    fill="toself",
+                    fillcolor=_rgba(colour, 0.2),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    legendgroup=str(name),
+                    showlegend=False,
+                    name=f"{name} 95% band",
+                ),
+                row=row,
+                col=col,
+            )
+            figure.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=list(band["mean"]),
+                    mode="lines",
+                    line={"color": colour, "width": 2},
+                    name=str(name),
+                    legendgroup=str(name),
+                    showlegend=index == 0,
+                    customdata=np.column_stack([band["low"], band["high"], band["n"]]),
+                    hovertemplate=f"{name}<br>%{{x}}<br>mean %{{y:.4g}} "
+                    "[%{customdata[0]:.4g}, %{customdata[1]:.4g}], n = %{customdata[2]}"
+                    "<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+        axis = _axis_of(x, next(iter(colours)))
+        figure.update_xaxes(title_text=axis.label, row=row, col=col)
+        if axis.is_calendar:
+            figure.update_xaxes(tickformat="%b %Y", row=row, col=col)
+        else:
+            span = int(table["step"].max() - table["step"].min())
+            figure.update_xaxes(dtick=max(1, -(-span // 6)), row=row, col=col)
+        figure.update_yaxes(title_text=metric_unit(metric), row=row, col=col)
+    figure.update_layout(
+        title=title or _default_title(),
+        height=320 * rows + 120,
+        template="plotly_white",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08},
+    )
+    html = figure.to_html(include_plotlyjs=True, full_html=True)
+    atomic_write_text(Path(path), html)
+    return Path(path)
+
+
+def _series(frame: pd.DataFrame, panels: Sequence[Panel], by: str) -> dict[Panel, pd.DataFrame]:
+    present = set(zip(frame["scope"], frame["metric"], strict=True))
+    series = {panel: bands(frame, *panel, by=by) for panel in panels if tuple(panel) in present}
+    series = {panel: table for panel, table in series.items() if not table.empty}
+    if not series:
+        wanted = ", ".join(f"{s}/{m}" for s, m in panels)
+        raise ValueError(f"none of the series {wanted} is in the data")
+    return series
+
+
+def _colours(series: Mapping[Panel, pd.DataFrame]) -> dict:
+    names = pd.unique(pd.concat([table.iloc[:, 0] for table in series.values()]))
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def _axis_of(x: AxisChoice, name) -> XAxis:
+    if x is None:
+        return XAxis()
+    if isinstance(x, XAxis):
+        return x
+    return x.get(name, XAxis())
+
+
+def _month_locator(first_step: int, last_step: int) -> mdates.DateLocator:
+    """Ticks on whole months (never days), at most about six of them."""
+    months = max(int(last_step - first_step), 1)
+    if months > 6 * 12:
+        return mdates.YearLocator(base=-(-months // (6 * 12)))
+    step = next(k for k in (1, 2, 3, 4, 6, 12) if months / k <= 6)
+    return mdates.MonthLocator(interval=step)
+
+
+def _plotly_x(values: np.ndarray) -> list:
+    if np.issubdtype(values.dtype, np.datetime64):
+        return [str(v) for v in values]
+    return values.tolist()
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (round(255 * c) for c in mcolors.to_rgb(colour))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _default_title() -> str:
+    return f"mean across seeds with {CONFIDENCE:.0%} t-interval"
