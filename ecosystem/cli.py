@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
-        help="reproduce published self-consuming-loop results",
+        help="reproduce published results (the self-consuming loops, or --history)",
         epilog=VALIDATE_EXAMPLES,
         formatter_class=formatter,
         description="Run the validation checks and print check, source, expected, measured, "
@@ -252,6 +252,9 @@ def _run(args, console: Console) -> int:
             console.print(f"[yellow]interrupted: completed steps kept in {out}")
             return 130
     console.print(_summary_table(frame, scenario.name))
+    economy = _economy_line(frame)
+    if economy:
+        console.print(economy)
     console.print(f"{scenario.steps} steps in {time.perf_counter() - started:.1f} s -> {out}")
     return 0
 
@@ -329,6 +332,27 @@ def _compare(args, console: Console) -> int:
         f"{time.perf_counter() - started:.1f} s -> {out}: {', '.join(comparison.files)}"
     )
     return 0
+
+
+ECONOMY_METRICS = (
+    ("creators", "active", "creators active", "{:.0f}"),
+    ("creators", "income_mean", "mean income", "${:.1f}/month"),
+    ("creators", "income_gini", "income Gini", "{:.3f}"),
+    ("creators", "opt_out_share", "opt-out share", "{:.3f}"),
+    ("attention", "click_through_ratio", "click-through with/without AI answer", "{:.3f}"),
+)
+
+
+def _economy_line(frame) -> str:
+    """The final step's creators and readers in one line (ecosystem runs only)."""
+    final = frame[frame["step"] == frame["step"].max()]
+    values = {(s, m): v for s, m, v in zip(final["scope"], final["metric"], final["value"])}
+    parts = [
+        f"{label} {fmt.format(values[(scope, metric)])}"
+        for scope, metric, label, fmt in ECONOMY_METRICS
+        if (scope, metric) in values and values[(scope, metric)] == values[(scope, metric)]
+    ]
+    return "; ".join(parts)
 
 
 def _list(args, console: Console) -> int:

@@ -103,7 +103,7 @@ def test_show_prints_resolved_toml_with_overrides(capsys):
     assert "bias = 0.5" in text and 'data = "accumulate"' in text and "extends" not in text
 
 
-@pytest.mark.parametrize("command", ["run", "list", "show", "validate"])
+@pytest.mark.parametrize("command", ["run", "list", "show", "compare", "validate"])
 def test_every_command_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -201,3 +201,9 @@ def test_list_has_the_ecosystem_group(capsys):
     text = capsys.readouterr().out
     for name in ("baseline", "no-ai", "closed-loop"):
         assert name in text
+
+
+def test_history_cannot_be_combined_with_single_checks(capsys):
+    assert main(["validate", "--history", "--check", "bias"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--history" in err
