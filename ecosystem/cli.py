@@ -346,7 +346,8 @@ ECONOMY_METRICS = (
 def _economy_line(frame) -> str:
     """The final step's creators and readers in one line (ecosystem runs only)."""
     final = frame[frame["step"] == frame["step"].max()]
-    values = {(s, m): v for s, m, v in zip(final["scope"], final["metric"], final["value"])}
+    rows = zip(final["scope"], final["metric"], final["value"], strict=True)
+    values = {(scope, metric): value for scope, metric, value in rows}
     parts = [
         f"{label} {fmt.format(values[(scope, metric)])}"
         for scope, metric, label, fmt in ECONOMY_METRICS
