@@ -472,7 +472,7 @@ def _baseline_history(seeds: int) -> list[dict[tuple[str, str], np.ndarray]]:
 
 def _window(runs: list[dict], scope: str, metric: str, first: str, last: str) -> np.ndarray:
     """Per seed, the mean of a series over the months ``first`` to ``last``."""
-    start = "2022-01"
+    start = load_scenario("baseline").start
     lo, hi = step_of_month(start, first), step_of_month(start, last)
     return np.array([np.nanmean(run[(scope, metric)][lo : hi + 1]) for run in runs])
 
