@@ -1,11 +1,12 @@
 # Set-up is automatic: the first `make run` or `make test` creates .venv and
 # installs the pinned versions (requirements.lock; torch 2.13.0 CPU build).
+# `make test` also installs Debian's chromium when missing (the browser test of app.py).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test validate bench lint clean
+.PHONY: run test browser app validate bench lint clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required; set PYTHON=...)"; exit 1; }
@@ -16,8 +17,22 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/ecosystem run baseline
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The browser test of app.py drives Debian's Chromium (package `chromium`).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium (Debian package chromium) for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "note: Chromium is missing; install it with 'sudo apt-get install chromium'" \
+	         "(the browser test is skipped without it, and fails under CI)"; \
+	  fi; }
+
+app: $(STAMP)
+	$(BIN)/streamlit run app.py
 
 validate: $(STAMP)
 	$(BIN)/ecosystem validate
@@ -27,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_ecosystem.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

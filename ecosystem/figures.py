@@ -33,7 +33,9 @@ from ecosystem.scenario import Scenario
 __all__ = [
     "XAxis",
     "bands",
+    "legend_columns",
     "metric_unit",
+    "series_figure",
     "series_figure_html",
     "series_figure_png",
     "x_axis",
@@ -125,6 +127,13 @@ def metric_unit(metric: str) -> str:
     return metric.replace("_", " ")
 
 
+def legend_columns(labels: Sequence[str], width: float, most: int = 5) -> int:
+    """How many legend columns fit ``labels`` (10-point text) in a figure ``width`` inches wide."""
+    longest = max((len(str(label)) for label in labels), default=1)
+    fit = int(width // (0.08 * longest + 0.7))
+    return max(1, min(len(labels), most, fit))
+
+
 def bands(frame: pd.DataFrame, scope: str, metric: str, by: str = "scenario") -> pd.DataFrame:
     """Per value of ``by`` and step: ``n`` seeds, their ``mean`` and 95% t-interval ``low, high``.
 
@@ -150,6 +159,7 @@ def series_figure_png(
     x: AxisChoice = None,
     title: str | None = None,
     by: str = "scenario",
+    titles: Mapping[Panel, str] | None = None,
 ) -> Path:
     """Write a PNG grid: per panel ``(scope, metric)``, one line and 95% band per scenario.
 
@@ -171,7 +181,7 @@ def series_figure_png(
             ax.plot(xs, band["mean"], color=colour, linewidth=1.6, label=str(name))
             ax.fill_between(xs, band["low"], band["high"], color=colour, alpha=0.2, linewidth=0)
         axis = _axis_of(x, next(iter(colours)))
-        ax.set_title(f"{scope}: {metric.replace('_', ' ')}", fontsize=10)
+        ax.set_title(_panel_title((scope, metric), titles), fontsize=10)
         ax.set_xlabel(axis.label)
         ax.set_ylabel(metric_unit(metric))
         ax.grid(alpha=0.3)
@@ -184,7 +194,8 @@ def series_figure_png(
     for ax in axes[len(series) :]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
+    columns = legend_columns(labels, figure.get_figwidth())
+    figure.legend(handles, labels, loc="outside lower center", ncols=columns)
     figure.suptitle(title or _default_title(), fontsize=11)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -200,14 +211,39 @@ def series_figure_html(
     x: AxisChoice = None,
     title: str | None = None,
     by: str = "scenario",
+    titles: Mapping[Panel, str] | None = None,
 ) -> Path:
     """Write the same figure as :func:`series_figure_png` as interactive, self-contained HTML
     (plotly.js is embedded, so it opens without network)."""
+    figure = series_figure(frame, panels, x=x, title=title, by=by, titles=titles)
+    html = figure.to_html(include_plotlyjs=True, full_html=True)
+    atomic_write_text(Path(path), html)
+    return Path(path)
+
+
+def series_figure(
+    frame: pd.DataFrame,
+    panels: Sequence[Panel],
+    *,
+    x: AxisChoice = None,
+    title: str | None = None,
+    by: str = "scenario",
+    columns: int = COLUMNS,
+    titles: Mapping[Panel, str] | None = None,
+) -> go.Figure:
+    """The interactive plotly figure: per panel ``(scope, metric)``, one line and 95% band
+    per value of ``by`` (the band is left out where there is one seed)."""
     series = _series(frame, panels, by)
-    rows = -(-len(series) // COLUMNS)
-    cols = min(COLUMNS, len(series))
-    titles = [f"{scope}: {metric.replace('_', ' ')}" for scope, metric in series]
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    if not series:
+        raise ValueError("none of the requested series are in the data")
+    rows = -(-len(series) // columns)
+    cols = min(columns, len(series))
+    figure = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[_panel_title(panel, titles) for panel in series],
+        horizontal_spacing=0.1,
+    )
     colours = _colours(series)
     for index, ((_, metric), table) in enumerate(series.items()):
         row, col = index // cols + 1, index % cols + 1
@@ -215,21 +251,22 @@ def series_figure_html(
             axis = _axis_of(x, name)
             xs = _plotly_x(axis.values(band["step"]))
             colour = colours[name]
-            figure.add_trace(
-                go.Scatter(
-                    x=[*xs, *xs[::-1]],
-                    y=[*band["high"], *band["low"][::-1]],
-                    fill="toself",
-                    fillcolor=_rgba(colour, 0.2),
-                    line={"width": 0},
-                    hoverinfo="skip",
-                    legendgroup=str(name),
-                    showlegend=False,
-                    name=f"{name} 95% band",
-                ),
-                row=row,
-                col=col,
-            )
+            if band["n"].max() > 1:
+                figure.add_trace(
+                    go.Scatter(
+                        x=[*xs, *xs[::-1]],
+                        y=[*band["high"], *band["low"][::-1]],
+                        fill="toself",
+                        fillcolor=_rgba(colour, 0.2),
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        legendgroup=str(name),
+                        showlegend=False,
+                        name=f"{name} 95% band",
+                    ),
+                    row=row,
+                    col=col,
+                )
             figure.add_trace(
                 go.Scatter(
                     x=xs,
@@ -259,11 +296,17 @@ def series_figure_html(
         title=title or _default_title(),
         height=320 * rows + 120,
         template="plotly_white",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0},
+        margin={"b": 90},
     )
-    html = figure.to_html(include_plotlyjs=True, full_html=True)
-    atomic_write_text(Path(path), html)
-    return Path(path)
+    return figure
+
+
+def _panel_title(panel: Panel, titles: Mapping[Panel, str] | None) -> str:
+    if titles and panel in titles:
+        return titles[panel]
+    scope, metric = panel
+    return f"{scope}: {metric.replace('_', ' ')}"
 
 
 def _series(frame: pd.DataFrame, panels: Sequence[Panel], by: str) -> dict[Panel, pd.DataFrame]:

@@ -18,7 +18,7 @@ are set from their step-0 income.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import mesa
@@ -262,10 +262,18 @@ class EcosystemModel(mesa.Model):
             self.rows = self._measure(month)
 
 
-def ecosystem_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
-    """Run an ecosystem scenario: the initial state (step 0), then each month's rows."""
+def ecosystem_steps(
+    scenario: Scenario, finished: Callable[[EcosystemModel], None] | None = None
+) -> Iterator[tuple[int, StepRows]]:
+    """Run an ecosystem scenario: the initial state (step 0), then each month's rows.
+
+    ``finished`` is called with the model after the last step, before the last rows are
+    yielded (e.g. to keep a sample of the final web).
+    """
     model = EcosystemModel(scenario)
     yield 0, model.rows
     for _ in range(scenario.steps):
         model.step()
+        if model.steps == scenario.steps and finished is not None:
+            finished(model)
         yield model.steps, model.rows

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.lab import lab_steps
-from ecosystem.model import ecosystem_steps
+from ecosystem.model import EcosystemModel, ecosystem_steps
+from ecosystem.network import sample_network, write_network
+from ecosystem.randomness import Streams
 from ecosystem.results import RunInterrupted, RunWriter, StepRows
 from ecosystem.scenario import Scenario
 
@@ -25,12 +27,17 @@ __all__ = ["run_scenario", "simulate", "stop_on_sigterm"]
 ProgressCallback = Callable[[int, StepRows], None]
 
 
-def simulate(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
-    """The steps of ``scenario``: ``(step, rows)``, rows ``(generation, scope, metric, value)``."""
+def simulate(
+    scenario: Scenario, *, finished: Callable[[EcosystemModel], None] | None = None
+) -> Iterator[tuple[int, StepRows]]:
+    """The steps of ``scenario``: ``(step, rows)``, rows ``(generation, scope, metric, value)``.
+
+    ``finished`` (ecosystem mode) is called with the model after its last step.
+    """
     if scenario.mode == "lab":
         return lab_steps(scenario)
     if scenario.mode == "ecosystem":
-        return ecosystem_steps(scenario)
+        return ecosystem_steps(scenario, finished)
     raise ValueError(f"mode {scenario.mode!r} has no simulator")
 
 
@@ -41,10 +48,18 @@ def run_scenario(
     progress: ProgressCallback | None = None,
     command: str = "",
 ) -> pd.DataFrame:
-    """Simulate ``scenario`` into the run directory ``out`` and return its tidy series."""
+    """Simulate ``scenario`` into the run directory ``out`` and return its tidy series.
+
+    An ecosystem run also keeps a drawable sample of its final web (:mod:`ecosystem.network`).
+    """
     writer = RunWriter(out, scenario, command=command)
+
+    def keep_network(model: EcosystemModel) -> None:
+        rng = Streams(scenario.seed).numpy("network-sample")
+        write_network(out, sample_network(model.web, rng))
+
     with writer:
-        for step, rows in simulate(scenario):
+        for step, rows in simulate(scenario, finished=keep_network):
             writer.write_step(step, rows)
             if progress is not None:
                 progress(step, rows)

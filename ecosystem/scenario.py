@@ -878,6 +878,26 @@ def _range_of(info, *, with_unit: bool = True) -> str:
     return f"{text} {unit}" if text and unit else text
 
 
+def _bounds_of(info) -> dict[str, Any]:
+    """The numeric bounds and choices of a field, for widgets."""
+    bounds: dict[str, Any] = {}
+    for item in info.metadata:
+        if not isinstance(item, annotated_types.BaseMetadata):
+            continue
+        for attr, key, exclusive in (
+            ("ge", "minimum", False),
+            ("gt", "minimum", True),
+            ("le", "maximum", False),
+            ("lt", "maximum", True),
+        ):
+            if hasattr(item, attr):
+                bounds[key] = getattr(item, attr)
+                bounds[f"exclusive_{key}"] = exclusive
+    if typing.get_origin(info.annotation) is Literal:
+        bounds["choices"] = typing.get_args(info.annotation)
+    return bounds
+
+
 def _choices_of(info) -> str:
     if typing.get_origin(info.annotation) is Literal:
         return ", ".join(repr(choice) for choice in typing.get_args(info.annotation))
@@ -901,6 +921,11 @@ class FieldDoc:
     allowed: str
     unit: str | None
     description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    choices: tuple[Any, ...] = ()
 
 
 def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[FieldDoc]:
@@ -928,6 +953,7 @@ def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[F
                 allowed=allowed,
                 unit=extra.get("unit"),
                 description=info.description or "",
+                **_bounds_of(info),
             )
         )
     return docs

@@ -1,0 +1,457 @@
+"""Explore the web ecosystem in the browser: `streamlit run app.py`.
+
+Pick a scenario, change its levers, run it, read what happened tab by tab and
+take the numbers away. UI only: the simulation, the caching of runs, the
+widgets' schema and the figures come from the ``ecosystem`` package.
+Environment: ``ECOSYSTEM_APP_RUNS`` (where runs are kept, default ``runs/app``)
+and ``ECOSYSTEM_SCENARIOS`` (extra scenario files or folders, ``:``-separated).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ecosystem import ScenarioError, available_scenarios, load_scenario
+from ecosystem.compare import end_of_run
+from ecosystem.explorer import (
+    TABS,
+    figures_zip,
+    generation_figure,
+    lever_fields,
+    network_figure,
+    overlay_figure,
+    overrides_from,
+    tab_figure,
+)
+from ecosystem.figures import metric_unit, x_axis
+from ecosystem.runstore import RunResult, RunStore, load_run
+from ecosystem.scenario import scenario_hash
+
+DEFAULT_SCENARIO = "baseline"
+LIVE_SERIES = {
+    ("web", "synthetic_share"): "web: synthetic share",
+    ("web_new", "synthetic_share"): "new pages: synthetic share",
+    ("web", "recall"): "web: recall (diversity)",
+    ("web", "precision"): "web: precision (quality)",
+}
+LIVE_REDRAWS = 40
+HEADLINES = (
+    ("web", "synthetic_share", "AI-written share of the web"),
+    ("web", "recall", "Web diversity (recall)"),
+    ("web", "precision", "Web quality (precision)"),
+    ("creators", "active", "Active creators"),
+)
+TAB_NOTES = {
+    "Quality and diversity": (
+        "**Precision** is the share of content that looks like real human culture (quality); "
+        "**recall** the share of human culture that the content still covers (diversity); "
+        "**coverage** the share of real samples with generated content nearby; the **Fréchet "
+        "distance** (lower is closer) and the **tail mass ratio** (1 = the rare topics keep "
+        "their real weight) show where the losses are. Lines: the whole web, the pages "
+        "published that month and each company's current model."
+    ),
+    "Web composition": (
+        "The **synthetic share** is the true share of AI-written pages (AI and AI-assisted); "
+        "the **detected share** is what the AI-content detector reports for the same pages."
+    ),
+    "Creators and money": (
+        "Creators earn from readers' visits (and licensing fees); they quit after months below "
+        "their costs, enter when incomes rise, adopt AI assistants and opt out of crawls."
+    ),
+    "Companies": (
+        "Each company retrains its model on what it crawls. Above: each model's quality and "
+        "diversity by generation; below: what its training sets were made of."
+    ),
+}
+
+
+def main() -> None:
+    st.set_page_config(page_title="Web ecosystem explorer", layout="wide")
+    st.title("Web ecosystem explorer")
+    st.caption(
+        "What happens to the quality and diversity of the open web when AI models are "
+        "retrained on a web they keep writing, and which policies keep it healthy? Choose a "
+        "scenario and its levers in the sidebar, press **Run**, then read the tabs."
+    )
+    store = run_store(os.environ.get("ECOSYSTEM_APP_RUNS", "runs/app"))
+    request = sidebar(store)
+    if request is not None:
+        run(store, request)
+    show_results(store)
+
+
+@st.cache_resource
+def run_store(root: str) -> RunStore:
+    """The runs of every session of this server: on disk, so they outlive it."""
+    return RunStore(root)
+
+
+def scenario_sources() -> dict[str, Path]:
+    """Packaged scenarios and the extra ones named by ``ECOSYSTEM_SCENARIOS``."""
+    sources = dict(available_scenarios())
+    for entry in filter(None, os.environ.get("ECOSYSTEM_SCENARIOS", "").split(os.pathsep)):
+        path = Path(entry)
+        files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+        sources.update({file.stem: file for file in files})
+    return sources
+
+
+def sidebar(store: RunStore):
+    """Scenario, seed, steps and levers; returns the resolved scenario when Run is pressed."""
+    bar = st.sidebar
+    bar.header("Scenario")
+    sources = scenario_sources()
+    names = sorted(sources)
+    wanted = st.query_params.get("scenario", DEFAULT_SCENARIO)
+    index = names.index(wanted) if wanted in names else names.index(DEFAULT_SCENARIO)
+    name = bar.selectbox("Scenario", names, index=index, key="scenario")
+    uploaded = bar.file_uploader(
+        "…or your own scenario file (.toml)",
+        type=["toml"],
+        help="A scenario file as written by `ecosystem show NAME`; it may extend a packaged "
+        'scenario with `extends = "baseline"`.',
+    )
+    source = str(sources[name])
+    if uploaded is not None:
+        data = uploaded.getvalue()
+        folder = Path(tempfile.gettempdir()) / f"scenario-{hashlib.sha256(data).hexdigest()[:16]}"
+        folder.mkdir(exist_ok=True)
+        source = str(folder / Path(uploaded.name).name)
+        Path(source).write_bytes(data)
+    try:
+        base = load_scenario(source)
+    except (ScenarioError, ValueError, OSError) as error:
+        bar.error(f"Cannot read the scenario: {error}")
+        return None
+    bar.caption(base.description or "(no description)")
+    form_key = f"{base.name}:{scenario_hash(base)[:8]}"
+    seed = bar.number_input(
+        "Seed",
+        min_value=0,
+        value=int(st.query_params.get("seed", base.seed)),
+        step=1,
+        help="One seed drives every random draw: the same settings and seed give the same run.",
+        key=f"seed:{form_key}",
+    )
+    unit = "months" if base.mode == "ecosystem" else "generations"
+    steps = bar.number_input(
+        f"Steps ({unit})",
+        min_value=1,
+        max_value=100_000,
+        value=int(st.query_params.get("steps", base.steps)),
+        step=1,
+        help=f"How long to simulate, in {unit}.",
+        key=f"steps:{form_key}",
+    )
+    values = lever_widgets(base, form_key)
+    extra = bar.text_area(
+        "Other settings",
+        key=f"extra:{form_key}",
+        placeholder="section.key=value, one per line\ne.g. culture.topics=30",
+        help="Any scenario field, as `ecosystem run --set` takes it (see the scenario reference "
+        "in docs/scenarios.md).",
+    )
+    pressed = bar.button("Run", type="primary", key="run", width="stretch")
+    try:
+        overrides = [
+            *overrides_from(values, base),
+            *(line.strip() for line in extra.splitlines() if line.strip()),
+        ]
+        resolved = load_scenario(source, [*overrides, f"seed={seed}", f"steps={steps}"])
+    except (ScenarioError, ValueError) as error:
+        st.error(f"These settings cannot run: {error}", icon="⚠️")
+        return None
+    command = " ".join(
+        [f"ecosystem run {base.name if uploaded is None else source}", f"--seed {seed}"]
+        + [f"--steps {steps}"]
+        + [f"--set '{o}'" for o in overrides]
+    )
+    with bar.expander("Same run from the command line"):
+        st.code(command, language="bash")
+    st.session_state["pending"] = scenario_hash(resolved)
+    if store.cached(resolved) is not None and not pressed:
+        bar.caption("These settings have run before: Run shows them at once.")
+    return (resolved, command) if pressed else None
+
+
+def lever_widgets(base, form_key: str) -> dict:
+    """One widget per lever, grouped in expanders, with the schema's bounds and help."""
+    values = {}
+    group = None
+    container = None
+    for field in lever_fields(base):
+        if field.group != group:
+            group = field.group
+            container = st.sidebar.expander(group, expanded=group == "Policy levers")
+        key = f"{form_key}:{field.path}"
+        if field.kind == "bool":
+            values[field.path] = container.checkbox(
+                field.label, value=field.value, help=field.help, key=key
+            )
+        elif field.kind == "choice":
+            options = list(field.choices)
+            values[field.path] = container.selectbox(
+                field.label, options, index=options.index(field.value), help=field.help, key=key
+            )
+        elif field.kind == "int":
+            values[field.path] = int(
+                container.number_input(
+                    field.label,
+                    min_value=None if field.minimum is None else int(field.minimum),
+                    max_value=None if field.maximum is None else int(field.maximum),
+                    value=int(field.value),
+                    step=1,
+                    help=field.help,
+                    key=key,
+                )
+            )
+        elif field.kind == "float":
+            values[field.path] = float(
+                container.number_input(
+                    field.label,
+                    min_value=None if field.minimum is None else float(field.minimum),
+                    max_value=None if field.maximum is None else float(field.maximum),
+                    value=float(field.value),
+                    step=field.step,
+                    format="%g",
+                    help=field.help,
+                    key=key,
+                )
+            )
+        else:
+            values[field.path] = container.text_input(
+                field.label, value=str(field.value), help=field.help, key=key
+            )
+    return values
+
+
+def run(store: RunStore, request) -> None:
+    """Run (or fetch) the requested scenario with a progress bar and live chart."""
+    scenario, command = request
+    started = time.perf_counter()
+    found = store.cached(scenario)
+    if found is None:
+        bar = st.progress(0.0, text=f"Starting {scenario.name} (seed {scenario.seed})…")
+        chart = st.empty()
+        live: list[dict] = []
+        every = max(1, scenario.steps // LIVE_REDRAWS)
+
+        def progress(step: int, rows) -> None:
+            point = {"step": step}
+            for _, scope, metric, value in rows:
+                if (scope, metric) in LIVE_SERIES:
+                    point[LIVE_SERIES[(scope, metric)]] = value
+            live.append(point)
+            elapsed = time.perf_counter() - started
+            bar.progress(
+                min(step / scenario.steps, 1.0),
+                text=f"Step {step} of {scenario.steps} · {elapsed:.0f} s",
+            )
+            if step % every == 0 or step == scenario.steps:
+                chart.line_chart(pd.DataFrame(live).set_index("step"), height=260)
+
+        try:
+            found = store.run(scenario, progress, command=command)
+        except Exception as error:  # a run that fails must not take the page down
+            bar.empty()
+            st.error(f"The run failed: {type(error).__name__}: {error}", icon="🛑")
+            return
+        bar.empty()
+        chart.empty()
+    history = st.session_state.setdefault("history", [])
+    directory = str(found.directory)
+    if directory in history:
+        history.remove(directory)
+    history.insert(0, directory)
+    st.session_state["current"] = directory
+    st.toast(f"{found.label}: {time.perf_counter() - started:.1f} s")
+
+
+def show_results(store: RunStore) -> None:
+    current = st.session_state.get("current")
+    if current is None:
+        st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
+        return
+    result = cached_run(current)
+    if result.manifest.get("scenario_hash") != st.session_state.get("pending"):
+        st.info("The settings in the sidebar have changed since this run: press **Run**.")
+    st.subheader(f"{result.label}")
+    headlines(result)
+    names = [*TABS, "Network", "Compare", "Export"]
+    tabs = dict(zip(names, st.tabs(names), strict=True))
+    axis = x_axis(result.manifest)
+    for name, groups in TABS.items():
+        with tabs[name]:
+            st.markdown(TAB_NOTES[name])
+            if name == "Companies":
+                figure = generation_figure(
+                    result.frame, ("precision", "recall", "coverage", "tail_mass_ratio")
+                )
+                if figure is not None:
+                    st.plotly_chart(figure, width="stretch", key=f"{name}-generations")
+            shown = 0
+            for number, series in enumerate(groups):
+                figure = tab_figure(result.frame, series, x=axis)
+                if figure is not None:
+                    shown += 1
+                    st.plotly_chart(figure, width="stretch", key=f"{name}-{number}")
+            if not shown:
+                st.info("This kind of run has no such series (lab runs have one model only).")
+    with tabs["Network"]:
+        network_tab(result)
+    with tabs["Compare"]:
+        compare_tab(store, result)
+    with tabs["Export"]:
+        export_tab(result)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_run(directory: str) -> RunResult:
+    return load_run(directory)
+
+
+def headlines(result: RunResult) -> None:
+    frame = result.frame
+    last = frame["step"].max()
+    columns = st.columns(len(HEADLINES))
+    for column, (scope, metric, label) in zip(columns, HEADLINES, strict=True):
+        rows = frame[(frame["scope"] == scope) & (frame["metric"] == metric)]
+        if rows.empty:
+            continue
+        start = rows.loc[rows["step"].idxmin(), "value"]
+        end = rows.loc[rows["step"].idxmax(), "value"]
+        text = f"{end:,.0f}" if metric == "active" else f"{end:.3f}"
+        delta = f"{end - start:+,.0f}" if metric == "active" else f"{end - start:+.3f}"
+        column.metric(
+            label,
+            text,
+            delta,
+            delta_color="off",
+            help=f"At step {last}; change since step 0. Unit: {metric_unit(metric)}.",
+        )
+
+
+def network_tab(result: RunResult) -> None:
+    if result.network is None:
+        st.info("Only ecosystem runs that finished keep a sample of their web.")
+        return
+    nodes = result.network.nodes
+    st.markdown(
+        f"A sample of **{len(nodes)} pages** alive at the end of the run (the most visited "
+        "tenth, then pages linking to them, drawn at random) and the "
+        f"**{len(result.network.links)} links** among them, drawn with a "
+        "spring layout. Colour: who wrote the page; size: its traffic (visits per month)."
+    )
+    st.plotly_chart(
+        network_figure(result.network, seed=int(result.manifest.get("seed", 0))),
+        width="stretch",
+        key="network",
+    )
+    counts = nodes.groupby("origin").agg(pages=("page", "size"), traffic=("traffic", "sum"))
+    counts["traffic share"] = counts["traffic"] / counts["traffic"].sum()
+    st.dataframe(counts[["pages", "traffic share"]], width="content")
+
+
+def compare_tab(store: RunStore, result: RunResult) -> None:
+    st.markdown(
+        "Overlay this session's runs, earlier runs kept by this app, or any run directory "
+        "(from `ecosystem run` or `ecosystem compare`)."
+    )
+    known = {r.label: str(r.directory) for r in store.finished()}
+    for directory in st.session_state.get("history", []):
+        known.setdefault(cached_run(directory).label, directory)
+    for directory in st.session_state.get("loaded", []):
+        known.setdefault(cached_run(directory).label, directory)
+    path = st.text_input("Add a run directory", placeholder="runs/baseline-s0", key="load_path")
+    if st.button("Add", key="load"):
+        try:
+            loaded = load_run(path.strip())
+        except (OSError, ValueError) as error:
+            st.error(f"Cannot load {path!r}: {error}")
+        else:
+            st.session_state.setdefault("loaded", []).append(str(loaded.directory))
+            known[loaded.label] = str(loaded.directory)
+    chosen = st.multiselect(
+        "Runs",
+        list(known),
+        default=[result.label] if result.label in known else [],
+        key="compare_runs",
+    )
+    if not chosen:
+        st.info("Choose one or more runs.")
+        return
+    runs = [cached_run(known[label]) for label in chosen]
+    frame = pd.concat(
+        [r.frame.assign(label=r.label, scenario=r.label) for r in runs], ignore_index=True
+    )
+    scopes = sorted(pd.unique(frame["scope"]))
+    scope = st.selectbox(
+        "Scope", scopes, index=scopes.index("web") if "web" in scopes else 0, key="compare_scope"
+    )
+    metrics = sorted(pd.unique(frame.loc[frame["scope"] == scope, "metric"]))
+    defaults = [m for m in ("synthetic_share", "precision", "recall") if m in metrics]
+    picked = st.multiselect("Series", metrics, default=defaults, key="compare_metrics")
+    axes = {r.label: x_axis(r.manifest) for r in runs}
+    figure = overlay_figure(frame, scope, picked, x=axes)
+    if figure is not None:
+        st.plotly_chart(figure, width="stretch", key="compare-figure")
+    end = end_of_run(frame[frame["scope"] == scope])
+    table = end[end["metric"].isin(picked)].pivot_table(
+        index="metric", columns="scenario", values="value"
+    )
+    st.markdown("Mean over the last 12 steps of each run:")
+    st.dataframe(table, width="stretch")
+
+
+def export_tab(result: RunResult) -> None:
+    manifest = result.manifest
+    stem = f"{manifest.get('scenario')}-s{manifest.get('seed')}"
+    st.markdown(
+        f"The tidy time series has one row per step, scope and metric "
+        f"({len(result.frame):,} rows). The run directory is `{result.directory}`."
+    )
+    st.dataframe(result.frame.head(200), width="stretch", height=240)
+    parquet = io.BytesIO()
+    result.frame.to_parquet(parquet, index=False)
+    columns = st.columns(4)
+    columns[0].download_button(
+        "Time series (CSV)",
+        result.frame.to_csv(index=False).encode(),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="download_csv",
+    )
+    columns[1].download_button(
+        "Time series (Parquet)",
+        parquet.getvalue(),
+        file_name=f"{stem}.parquet",
+        mime="application/octet-stream",
+        key="download_parquet",
+    )
+    columns[2].download_button(
+        "Manifest (JSON)",
+        json.dumps(manifest, indent=2).encode(),
+        file_name=f"{stem}-manifest.json",
+        mime="application/json",
+        key="download_manifest",
+    )
+    columns[3].download_button(
+        "Figures (PNG + HTML, zip)",
+        functools.partial(figures_zip, result.frame, manifest),
+        file_name=f"{stem}-figures.zip",
+        mime="application/zip",
+        key="download_figures",
+    )
+
+
+main()

@@ -1,0 +1,163 @@
+"""The explorer's widgets from the schema, overrides back, tab figures and the figures zip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ecosystem import load_scenario
+from ecosystem.explorer import (
+    TABS,
+    figures_zip,
+    generation_figure,
+    lever_fields,
+    network_figure,
+    overlay_figure,
+    overrides_from,
+    tab_figure,
+)
+from ecosystem.figures import x_axis
+from ecosystem.runstore import RunStore
+
+TINY = Path(__file__).parent / "data" / "tiny-web.toml"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(TINY)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, scenario):
+    return RunStore(tmp_path_factory.mktemp("runs")).run(scenario)
+
+
+def test_fields_come_from_the_schema_with_the_scenarios_values(scenario):
+    fields = {f.path: f for f in lever_fields(scenario)}
+    bias = fields["companies.alpha.bias"]
+    assert bias.kind == "float" and bias.value == scenario.companies["alpha"].bias
+    assert bias.minimum > 0.0 and bias.maximum == 1.0  # bias > 0 is exclusive
+    assert fields["creators.count"].kind == "int" and fields["creators.count"].value == 60
+    assert fields["creators.count"].label == "count (creators)"
+    assert fields["policy.opt_out.compliance"].label == "opt out › compliance"
+    assert fields["policy.watermark.readable_by"].choices == ("issuer", "all")
+    assert fields["attention.chat_share"].kind == "schedule"
+    assert "Allowed" in fields["policy.detection.tpr"].help
+    assert {f.group for f in fields.values()} == {
+        "Policy levers",
+        "AI companies",
+        "Creators",
+        "Readers",
+        "Web",
+    }
+    assert "companies.delta.bias" in fields  # disabled companies can be switched on
+
+
+def test_lab_scenarios_get_the_lab_loop_fields():
+    fields = lever_fields(load_scenario("mad-fully-synthetic"))
+    assert {f.group for f in fields} == {"Lab loop"}
+    assert "lab.bias" in {f.path for f in fields}
+
+
+def test_unchanged_values_give_no_overrides(scenario):
+    values = {f.path: f.value for f in lever_fields(scenario)}
+    assert overrides_from(values, scenario) == []
+
+
+def test_changed_values_round_trip_through_load_scenario(scenario):
+    values = {f.path: f.value for f in lever_fields(scenario)}
+    values.update(
+        {
+            "policy.detection.enabled": True,
+            "companies.beta.bias": 0.7,
+            "policy.watermark.readable_by": "issuer",
+            "attention.chat_share": '{"2023-01": 0.1, "2024-01": 0.3}',
+            "creators.count": 80,
+        }
+    )
+    overrides = overrides_from(values, scenario)
+    assert len(overrides) == 5
+    resolved = load_scenario(TINY, overrides)
+    assert resolved.policy.detection.enabled is True
+    assert resolved.companies["beta"].bias == 0.7
+    assert resolved.policy.watermark.readable_by == "issuer"
+    assert resolved.attention.chat_share == {"2023-01": 0.1, "2024-01": 0.3}
+    assert resolved.creators.count == 80
+
+
+def test_schedule_text_may_be_a_number_or_toml(scenario):
+    values = {"attention.chat_share": "0.25", "attention.ai_answer_share": '{"2024-05" = 0.2}'}
+    resolved = load_scenario(TINY, overrides_from(values, scenario))
+    assert resolved.attention.chat_share == 0.25
+    assert resolved.attention.ai_answer_share == {"2024-05": 0.2}
+    with pytest.raises(ValueError, match=r"attention\.chat_share: 'soon' is not a share"):
+        overrides_from({"attention.chat_share": "soon"}, scenario)
+
+
+def test_every_tab_has_figures_with_units(result):
+    axis = x_axis(result.manifest)
+    for tab, groups in TABS.items():
+        figures = [tab_figure(result.frame, series, x=axis) for series in groups]
+        drawn = [f for f in figures if f is not None]
+        assert drawn, tab
+        for figure in drawn:
+            titled = [a for a in figure.select_yaxes() if a.title.text]
+            assert len(titled) == len(figure.layout.annotations)
+    web = tab_figure(result.frame, TABS["Web composition"][0], x=axis)
+    names = {trace.name for trace in web.data}
+    assert names == {"whole web", "new pages"}
+    assert web.layout.title.text.startswith("Who writes the web")
+    assert [a.text for a in web.layout.annotations] == [
+        "synthetic share",
+        "detected share",
+        "ai assisted share",
+    ]
+
+
+def test_company_figures_have_one_line_per_company(result):
+    figure = tab_figure(result.frame, TABS["Companies"][0])
+    assert {t.name for t in figure.data} == {
+        "training set alpha",
+        "training set beta",
+        "training set gamma",
+    }
+    generations = generation_figure(result.frame, ["precision", "recall"])
+    assert {t.name for t in generations.data} == {"model alpha", "model beta", "model gamma"}
+    assert generations.layout.xaxis.title.text == "model generation"
+
+
+def test_network_figure_colours_by_origin(result):
+    figure = network_figure(result.network, seed=0)
+    names = [t.name for t in figure.data]
+    assert names[0] == "links"
+    assert any(name.startswith("human (") for name in names)
+    pages = sum(len(t.x) for t in figure.data[1:])
+    assert pages == len(result.network.nodes)
+
+
+def test_overlay_draws_one_line_per_run(result, tmp_path, scenario):
+    other = RunStore(tmp_path).run(scenario.model_copy(update={"seed": 1}))
+    frame = __import__("pandas").concat(
+        [r.frame.assign(label=r.label) for r in (result, other)], ignore_index=True
+    )
+    figure = overlay_figure(frame, "web", ["recall"], x=x_axis(result.manifest))
+    assert {t.name for t in figure.data} == {result.label, other.label}
+    assert overlay_figure(frame, "nowhere", ["recall"], x=None) is None
+
+
+def test_figures_zip_holds_pngs_one_html_and_the_manifest(result):
+    data = figures_zip(result.frame, result.manifest)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert "manifest.json" in names and "figures.html" in names
+        pngs = [n for n in names if n.endswith(".png")]
+        assert len(pngs) == sum(len(g) for g in TABS.values()) - 1  # no lab-scope panels
+        assert archive.read(pngs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+        html = archive.read("figures.html").decode()
+        assert html.count("Plotly.newPlot") == len(pngs)
+        assert json.loads(archive.read("manifest.json"))["scenario"] == "tiny-web"
+    assert len(data) < 8_000_000

@@ -1,0 +1,68 @@
+"""Runs kept by resolved scenario: same settings run once; partial runs are redone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecosystem import load_scenario
+from ecosystem.runstore import RunStore, load_run
+
+TINY = Path(__file__).parent / "data" / "tiny-web.toml"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(TINY, ["steps=2"])
+
+
+def test_run_then_cached_without_simulating(tmp_path, scenario):
+    store = RunStore(tmp_path)
+    calls = []
+    first = store.run(scenario, lambda step, rows: calls.append(step))
+    assert calls == [0, 1, 2] and first.complete
+    again = store.run(scenario, lambda step, rows: calls.append(step))
+    assert again is first and calls == [0, 1, 2]
+    assert first.network is not None and len(first.network.nodes) > 0
+
+
+def test_a_new_store_finds_runs_on_disk(tmp_path, scenario):
+    RunStore(tmp_path).run(scenario)
+    fresh = RunStore(tmp_path)
+    found = fresh.cached(scenario)
+    assert found is not None and found.frame.equals(load_run(found.directory).frame)
+    assert fresh.cached(scenario.model_copy(update={"seed": 9})) is None
+
+
+def test_directory_names_scenario_seed_and_hash(tmp_path, scenario):
+    directory = RunStore(tmp_path).directory_for(scenario)
+    assert directory.parent == tmp_path
+    assert (
+        directory.name.startswith("tiny-web-s0-")
+        and len(directory.name) == len("tiny-web-s0-") + 12
+    )
+
+
+def test_a_partial_run_is_replaced(tmp_path, scenario):
+    store = RunStore(tmp_path)
+    directory = store.directory_for(scenario)
+    (directory / "parts").mkdir(parents=True)
+    (directory / "manifest.json").write_text(json.dumps({"status": "interrupted"}))
+    assert store.cached(scenario) is None
+    result = store.run(scenario)
+    assert result.complete and result.manifest["steps_completed"] == 3
+
+
+def test_finished_lists_complete_runs_newest_first(tmp_path, scenario):
+    store = RunStore(tmp_path)
+    store.run(scenario)
+    store.run(scenario.model_copy(update={"seed": 1}))
+    labels = [r.label for r in store.finished()]
+    assert len(labels) == 2 and labels[0].startswith("tiny-web · seed 1")
+
+
+def test_load_run_needs_a_manifest(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a run directory"):
+        load_run(tmp_path)
