@@ -203,27 +203,16 @@ def lever_widgets(base, form_key: str) -> dict:
             values[field.path] = container.selectbox(
                 field.label, options, index=options.index(field.value), help=field.help, key=key
             )
-        elif field.kind == "int":
-            values[field.path] = int(
+        elif field.kind in ("int", "float"):
+            cast = int if field.kind == "int" else float
+            values[field.path] = cast(
                 container.number_input(
                     field.label,
-                    min_value=None if field.minimum is None else int(field.minimum),
-                    max_value=None if field.maximum is None else int(field.maximum),
-                    value=int(field.value),
-                    step=1,
-                    help=field.help,
-                    key=key,
-                )
-            )
-        elif field.kind == "float":
-            values[field.path] = float(
-                container.number_input(
-                    field.label,
-                    min_value=None if field.minimum is None else float(field.minimum),
-                    max_value=None if field.maximum is None else float(field.maximum),
-                    value=float(field.value),
-                    step=field.step,
-                    format="%g",
+                    min_value=None if field.minimum is None else cast(field.minimum),
+                    max_value=None if field.maximum is None else cast(field.maximum),
+                    value=cast(field.value),
+                    step=cast(field.step) if field.step is not None else None,
+                    format="%g" if cast is float else None,
                     help=field.help,
                     key=key,
                 )
