@@ -2,7 +2,8 @@
 
 Public entry points: :class:`Culture` (the ground truth), :func:`load_scenario`
 and :class:`Scenario` (run definitions), :func:`simulate` and
-:func:`run_scenario` (running), :func:`read_timeseries` (results) and
+:func:`run_scenario` (running), :func:`read_timeseries` (results),
+:func:`read_sweep` (every run of a sweep as one table) and
 :func:`run_checks` (validation against published results).
 """
 
@@ -10,6 +11,7 @@ from ecosystem.culture import Culture
 from ecosystem.results import read_manifest, read_timeseries
 from ecosystem.runner import run_scenario, simulate
 from ecosystem.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
+from ecosystem.sweep import read_sweep
 
 __all__ = [
     "Culture",
@@ -18,6 +20,7 @@ __all__ = [
     "available_scenarios",
     "load_scenario",
     "read_manifest",
+    "read_sweep",
     "read_timeseries",
     "run_scenario",
     "simulate",

@@ -1,4 +1,4 @@
-"""The command line: ``ecosystem run | compare | list | show | schema | validate``.
+"""The command line: ``ecosystem run | compare | sweep | report | list | show | schema | validate``.
 
 Core objects: :func:`main` (the console script) and :func:`build_parser`.
 Bad input (an unknown scenario, key or value) prints one line naming the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shlex
 import sys
 import time
@@ -53,6 +54,23 @@ VALIDATE_EXAMPLES = """examples:
   ecosystem validate --fast --check bias --check tails
   ecosystem validate --history
   ecosystem validate --json validation.json
+"""
+SWEEP_EXAMPLES = """examples:
+  ecosystem sweep baseline --grid companies.alpha.bias=0.7,0.9,1.0 --seeds 3 --out runs/bias
+  ecosystem sweep baseline --sample lhs:20 --range policy.cap.ai_share_max=0.1:0.6 \\
+      --range creators.adoption=0.1:0.5 --seeds 2 --steps 60 --out runs/cap-adoption
+  ecosystem sweep mad-fresh-data --grid lab.bias=0.6,0.8,1.0 --grid lab.n_real=200,500 \\
+      --workers 0 --out runs/fresh                          (in this process, one at a time)
+  ecosystem sweep baseline --grid web.homophily=0.2,0.8 --seeds 5 --out runs/homophily \\
+      --address tcp://head-node:8786                        (an existing Dask scheduler)
+Running it again with the same --out resumes: complete runs are kept, the others run.
+Read the results back with ecosystem.read_sweep(OUT).
+"""
+REPORT_EXAMPLES = """examples:
+  ecosystem report runs/b3                      (a run: writes runs/b3/report.html)
+  ecosystem report runs/levers                  (a comparison)
+  ecosystem report runs/bias-sweep --out reports/bias.html
+The PNG figures go to a folder named after the page: runs/b3/report/, reports/bias/.
 """
 
 
@@ -139,6 +157,90 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="output directory (default: runs/compare-<time>)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a scenario over a parameter grid or sample and seeds, in parallel (Dask)",
+        epilog=SWEEP_EXAMPLES,
+        formatter_class=formatter,
+        description="Run a scenario at every point of a parameter grid (--grid) and of a Latin\n"
+        "hypercube sample (--sample lhs:N over the --range fields), each over --seeds seeds:\n"
+        "grid points x sample points x seeds runs, one single-threaded process per core on a\n"
+        "local Dask cluster, or on an existing Dask scheduler (--address). Each run streams into\n"
+        "OUT/runs/<id>/; OUT/sweep.json records the sweep and the status of every run.",
+    )
+    sweep.add_argument(
+        "scenario", help="scenario name (see 'ecosystem list') or path to a .toml file"
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="sweep a field over these values, parsed like --set (repeatable: grids multiply)",
+    )
+    sweep.add_argument(
+        "--sample",
+        metavar="lhs:N",
+        help="a Latin hypercube of N points over the --range fields, seeded from the scenario's "
+        "seed",
+    )
+    sweep.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH",
+        help="a sampled numeric field and its bounds; integer fields are rounded (repeatable)",
+    )
+    sweep.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="seeds per parameter point: seed, seed+1, ... (default 1)",
+    )
+    sweep.add_argument(
+        "--steps", type=int, help="number of steps of every run (default: the scenario's)"
+    )
+    _add_overrides(sweep)
+    sweep.add_argument(
+        "--out", type=Path, required=True, help="sweep directory; the same one again resumes"
+    )
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: one per core; 0: in this process, one at a time)",
+    )
+    where.add_argument(
+        "--address",
+        metavar="tcp://HOST:8786",
+        help="send the runs to this running Dask scheduler instead of a local cluster",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report of a run, comparison or sweep",
+        epilog=REPORT_EXAMPLES,
+        formatter_class=formatter,
+        description="Write one HTML page (figures embedded, no network needed to open or print\n"
+        "it) on a run, compare or sweep directory: the key series with 95% bands across seeds,\n"
+        "the end-of-run table, the effect of each swept parameter and the manifest of what\n"
+        "produced the runs; the figures are also written as PNG files next to the page.",
+    )
+    report.add_argument("path", type=Path, metavar="PATH", help="a run, compare or sweep directory")
+    report.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE_OR_DIR",
+        help="the page (.html) or the directory to hold report.html (default: PATH/report.html)",
+    )
+    report.add_argument(
+        "--window",
+        type=int,
+        help="end of run = mean over this many last steps (default: the comparison's, else 12)",
+    )
+
     commands.add_parser(
         "list",
         help="list the packaged scenarios",
@@ -202,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "run": _run,
         "compare": _compare,
+        "sweep": _sweep,
+        "report": _report,
         "list": _list,
         "show": _show,
         "schema": _schema,
@@ -332,6 +436,125 @@ def _compare(args, console: Console) -> int:
         f"{time.perf_counter() - started:.1f} s -> {out}: {', '.join(comparison.files)}"
     )
     return 0
+
+
+def _report(args, console: Console) -> int:
+    from ecosystem.report import write_report
+
+    report = write_report(args.path, args.out, window=args.window)
+    count = len(report.figures)
+    console.print(
+        f"{report.kind} report -> {report.page}; its {count} figure{'s' if count > 1 else ''} "
+        f"also as PNG in {report.page.with_suffix('')}/",
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _sweep(args, console: Console) -> int:
+    from ecosystem.results import RunInterrupted
+    from ecosystem.sweep import plan_sweep, run_sweep, sweep_backend
+
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
+    plan = plan_sweep(
+        args.scenario,
+        out=args.out,
+        grid=args.grid,
+        sample=args.sample,
+        ranges=args.ranges,
+        seeds=args.seeds,
+        steps=args.steps,
+        overrides=args.overrides,
+    )
+    total, to_run = len(plan.runs), len(plan.pending)
+    console.print(
+        f"sweep of {plan.scenario}: {total} run{'' if total == 1 else 's'} ({_sweep_shape(plan)}), "
+        f"{total - to_run} already complete, {to_run} to run -> {plan.out}"
+    )
+    if plan.duplicates:
+        console.print(f"{plan.duplicates} parameter points repeat a planned run and are left out")
+    if plan.dropped:
+        console.print(
+            f"[yellow]{plan.out / 'sweep.json'} described another sweep: {len(plan.dropped)} of "
+            "its runs are not in this one (their directories are kept)"
+        )
+    command = shlex.join(["ecosystem", *sys.argv[1:]])
+    progress = Progress(
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.quiet,
+    )
+    failures = []
+
+    def advance(run):
+        if run.status == "failed":
+            failures.append(run)
+        progress.update(task, advance=1, failed=f"[red]{len(failures)} failed" if failures else "")
+
+    started = time.perf_counter()
+    workers, address = (args.workers, args.address) if to_run else (0, None)
+    with stop_on_sigterm():
+        try:
+            if to_run and address is None:
+                local = (os.cpu_count() or 1) if workers is None else workers
+                _print_estimate(console, plan, max(1, local))
+            with sweep_backend(workers, address) as backend:
+                if to_run and address is not None:
+                    _print_estimate(console, plan, backend.slots)
+                if to_run:
+                    console.print(f"running on {backend.description}")
+                with progress:
+                    task = progress.add_task("runs", total=to_run, failed="")
+                    run_sweep(plan, backend, progress=advance, command=command)
+        except (KeyboardInterrupt, RunInterrupted):
+            console.print(
+                f"[yellow]interrupted: {len(plan.complete)} of {total} runs complete; run the same "
+                "command again to resume"
+            )
+            return 130
+    console.print(
+        f"{len(plan.complete)} of {total} runs complete ({total - to_run} reused), "
+        f"{len(failures)} failed, in {time.perf_counter() - started:.1f} s -> {plan.out}"
+    )
+    if not failures:
+        return 0
+    table = Table(title=f"failed runs (their errors are in {plan.out / 'sweep.json'})")
+    for column in ("run", "parameters", "seed", "error"):
+        table.add_column(column, overflow="fold")
+    for run in failures:
+        parameters = ", ".join(f"{key}={value}" for key, value in run.parameters.items())
+        table.add_row(run.id, parameters, str(run.seed), run.error or "")
+    console.print(table)
+    return 1
+
+
+def _sweep_shape(plan) -> str:
+    """How the runs multiply, e.g. ``2 x 3 grid x 8 sample points x 2 seeds``."""
+    parts = []
+    if plan.grid:
+        parts.append(" x ".join(str(len(values)) for values in plan.grid.values()) + " grid")
+    if plan.sample:
+        parts.append(f"{plan.sample['n']} sample points")
+    parts.append(f"{plan.seeds} seed{'' if plan.seeds == 1 else 's'}")
+    return " x ".join(parts)
+
+
+def _print_estimate(console: Console, plan, slots: int) -> None:
+    from ecosystem.sweep import estimate_wall_time
+
+    seconds, note = estimate_wall_time(plan, slots)
+    if seconds is None:
+        console.print(note)
+        return
+    wall = dt.timedelta(seconds=round(seconds))
+    console.print(
+        f"estimated wall time {wall} on {slots} worker{'' if slots == 1 else 's'}, {note}"
+    )
 
 
 ECONOMY_METRICS = (

@@ -34,12 +34,15 @@ __all__ = [
     "Comparison",
     "PlannedRun",
     "ScenarioRuns",
+    "assemble_comparison",
     "compare",
     "compare_metrics",
     "end_of_run",
+    "format_number",
     "key_metrics",
     "plan_runs",
     "run_comparison",
+    "series_label",
 ]
 
 KEY_METRICS: tuple[tuple[str, str], ...] = (
@@ -120,6 +123,11 @@ class Comparison:
         return self.scenarios[0].name
 
     @property
+    def axis(self) -> XAxis | dict[str, XAxis]:
+        """The x axis of the figures: one per scenario when all share a kind, else steps."""
+        return _figure_axis(self.scenarios)
+
+    @property
     def legend(self) -> str:
         """What the parenthesised differences and the ``*`` in the table mean."""
         return _legend(self.reference)
@@ -140,7 +148,7 @@ class Comparison:
         }
         return pd.DataFrame(
             [[cells[(name, scope, metric)] for name in names] for scope, metric in self.metrics],
-            index=pd.Index([_series_label(*key) for key in self.metrics], name="series"),
+            index=pd.Index([series_label(*key) for key in self.metrics], name="series"),
             columns=headers,
         )
 
@@ -207,6 +215,23 @@ def run_comparison(
     command: str = "",
 ) -> Comparison:
     """Run the planned runs that are missing, compare the end of run, write the five files."""
+    comparison = assemble_comparison(
+        scenarios, out=out, window=window, progress=progress, command=command
+    )
+    _write_outputs(comparison)
+    return comparison
+
+
+def assemble_comparison(
+    scenarios: Sequence[ScenarioRuns],
+    *,
+    out: str | Path,
+    window: int = DEFAULT_WINDOW,
+    progress: RunProgress | None = None,
+    command: str = "",
+) -> Comparison:
+    """Run the planned runs that are missing and compare the end of run, writing no files
+    (``out`` is where they would go)."""
     if window < 1:
         raise ValueError(f"--window must be >= 1, got {window}")
     if not scenarios:
@@ -234,7 +259,6 @@ def run_comparison(
         description=_window_text(end, window, scenarios),
         out=out,
     )
-    _write_outputs(comparison)
     return comparison
 
 
@@ -321,7 +345,7 @@ def compare_metrics(
     return pd.DataFrame(rows)
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     """A number for the table: 3 decimals below 10, fewer for larger values, '–' for NaN."""
     if value is None or math.isnan(value):
         return "–"
@@ -340,16 +364,18 @@ def _cell(row: dict) -> str:
     significant."""
     if row["n"] == 0:
         return "–"
-    text = f"{_number(row['mean'])} [{_number(row['low'])}, {_number(row['high'])}]"
+    text = (
+        f"{format_number(row['mean'])} [{format_number(row['low'])}, {format_number(row['high'])}]"
+    )
     difference = row["difference"]
     if difference is not None and not math.isnan(difference):
         sign = "+" if difference >= 0 else "−"
         star = "*" if row["significant"] else ""
-        text += f" ({sign}{_number(abs(difference))}{star})"
+        text += f" ({sign}{format_number(abs(difference))}{star})"
     return text
 
 
-def _series_label(scope: str, metric: str) -> str:
+def series_label(scope: str, metric: str) -> str:
     """How a key series is named in tables: ``web precision``."""
     return f"{scope} {metric.replace('_', ' ')}"
 
@@ -494,7 +520,7 @@ def _write_outputs(comparison: Comparison) -> None:
     atomic_write_text(files["compare.csv"], statistics.to_csv(index=False))
     atomic_write_text(files["compare.md"], _markdown(comparison))
     atomic_write_text(files["compare.json"], json.dumps(_record(comparison), indent=2))
-    axis = _figure_axis(comparison.scenarios)
+    axis = comparison.axis
     title = (
         f"{' vs '.join(g.name for g in comparison.scenarios)}: mean across seeds "
         f"with {CONFIDENCE:.0%} t-interval"

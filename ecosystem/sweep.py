@@ -1,0 +1,769 @@
+"""Parameter sweeps: one scenario over a grid, a Latin hypercube sample and seeds, run on Dask.
+
+Core objects: :func:`plan_sweep` (turns grid and sample specifications into a
+:class:`SweepPlan` of :class:`SweepRun` s, every run's scenario validated and
+every run already complete in the output directory found, before anything
+runs or is written), :func:`sweep_backend` (a local Dask cluster of
+single-threaded processes, an existing Dask scheduler, or this process),
+:func:`run_sweep` (runs what is missing, each run streaming into its own run
+directory, and keeps ``sweep.json`` current), :func:`execute_run` (the task: one
+run with one torch thread, returning only its status), :func:`estimate_wall_time`
+and :func:`read_sweep` (every complete run as one tidy table).
+
+The unit of work is one run: the resolved scenario with one point of the
+parameter space and one seed. Its content hash (the resolved scenario,
+seed included, and the package version) names its directory
+``runs/<scenario>-s<seed>-<hash prefix>``, so running a sweep again reuses every
+complete run and a changed grid reuses the runs it shares with the old one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import datetime as dt
+import functools
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import torch
+
+from ecosystem.randomness import Streams
+from ecosystem.results import (
+    RunInterrupted,
+    atomic_write_text,
+    git_commit,
+    package_versions,
+    read_manifest,
+)
+from ecosystem.runner import run_scenario, simulate
+from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+
+__all__ = [
+    "SweepPlan",
+    "SweepRun",
+    "estimate_wall_time",
+    "execute_run",
+    "plan_sweep",
+    "read_sweep",
+    "run_hash",
+    "run_sweep",
+    "sweep_backend",
+]
+
+RECORD = "sweep.json"
+RUNS = "runs"
+SAMPLE_METHODS = ("lhs",)
+SERIES_COLUMNS = ("step", "generation", "scope", "metric", "value")
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+"""Environment local Dask workers start with: one BLAS/OpenMP thread each, idle threads not
+spinning. It replaces Dask's default, whose ``MALLOC_TRIM_THRESHOLD_`` slows runs down (see
+:func:`_unfreeze_malloc`)."""
+MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+"""The highest mmap threshold glibc's own adjustment reaches on 64-bit systems (bytes)."""
+RECORD_INTERVAL = 1.0
+"""Seconds between rewrites of ``sweep.json`` while runs finish (each rewrite is O(runs))."""
+TIMING_STEPS = 3
+TIMING_ATTEMPTS = 3
+"""Pending runs tried in turn for the timing run while none is complete."""
+CONNECT_TIMEOUT = "20s"
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+"""glibc's ``mallopt`` parameter numbers (malloc.h)."""
+
+RunRecord = dict[str, Any]
+"""What a finished run reports back: ``status``, ``error``, ``seconds`` (never its series)."""
+
+
+@dataclass
+class SweepRun:
+    """One run of a sweep: a point of the parameter space and a seed, and where it is."""
+
+    id: str
+    parameters: dict[str, Any]
+    seed: int
+    hash: str
+    directory: Path
+    scenario: Scenario
+    status: str = "pending"
+    error: str | None = None
+    seconds: float | None = None
+
+    def record(self) -> dict:
+        """The run's entry in ``sweep.json``."""
+        return {
+            "id": self.id,
+            "directory": f"{RUNS}/{self.id}",
+            "parameters": self.parameters,
+            "seed": self.seed,
+            "hash": self.hash,
+            "status": self.status,
+            "error": self.error,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class SweepPlan:
+    """A validated sweep: what it varies and every run, with what is already complete.
+
+    ``duplicates`` counts parameter points that resolved to a run already
+    planned (e.g. integer sample values that round alike); ``dropped`` lists the
+    runs of an earlier sweep in the same directory that this one does not
+    contain (their directories are kept; ``sweep.json`` describes this sweep).
+    """
+
+    out: Path
+    source: str
+    scenario: str
+    overrides: list[str]
+    grid: dict[str, list[Any]]
+    sample: dict | None
+    seeds: int
+    parameters: list[str]
+    runs: list[SweepRun]
+    created: str
+    code_version: dict = field(default_factory=dict)
+    duplicates: int = 0
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[SweepRun]:
+        """The runs still to do."""
+        return [run for run in self.runs if run.status != "complete"]
+
+    @property
+    def complete(self) -> list[SweepRun]:
+        """The runs whose complete results are in their directories."""
+        return [run for run in self.runs if run.status == "complete"]
+
+    def record(self) -> dict:
+        """The contents of ``sweep.json``."""
+        return {
+            "kind": "sweep",
+            "scenario": self.scenario,
+            "source": self.source,
+            "overrides": self.overrides,
+            "grid": self.grid,
+            "sample": self.sample,
+            "seeds": self.seeds,
+            "parameters": self.parameters,
+            "code_version": self.code_version,
+            "runs": [run.record() for run in self.runs],
+            "created": self.created,
+            "updated": _now(),
+        }
+
+    def write(self) -> None:
+        """Write ``sweep.json`` atomically."""
+        atomic_write_text(self.out / RECORD, json.dumps(self.record(), indent=2))
+
+
+def plan_sweep(
+    source: str,
+    *,
+    out: str | Path,
+    grid: Sequence[str] = (),
+    sample: str | None = None,
+    ranges: Sequence[str] = (),
+    seeds: int = 1,
+    steps: int | None = None,
+    overrides: Sequence[str] = (),
+) -> SweepPlan:
+    """The runs of a sweep of ``source``, checked before anything runs or is written.
+
+    ``grid``: ``key=v1,v2,...`` specifications (values parsed like ``--set``);
+    ``sample``: ``lhs:N`` with ``ranges`` ``key=lo:hi``, a Latin hypercube of N
+    points seeded from the scenario's seed (integer fields are rounded). The runs
+    are the cartesian product grid points x sample points x ``seeds`` seeds (the
+    scenario's seed, +1, ...). Raises :class:`ScenarioError` (one line) on bad input.
+    """
+    if seeds < 1:
+        raise ScenarioError(f"--seeds must be >= 1, got {seeds}")
+    fixed = [*overrides, *([f"steps={steps}"] if steps is not None else [])]
+    base = load_scenario(source, fixed)
+    grid_raw = _parse_grid(grid)
+    ranges_parsed = _parse_ranges(ranges, sample)
+    _check_keys([*grid_raw, *ranges_parsed], fixed)
+    grid_values = {
+        key: [_resolved(load_scenario(source, [*fixed, f"{key}={text}"]), key) for text in texts]
+        for key, texts in grid_raw.items()
+    }
+    sample_points, sample_spec = _sample(source, fixed, base, sample, ranges_parsed)
+    out = Path(out)
+    previous = _previous_record(out)
+    runs: dict[str, SweepRun] = {}
+    duplicates = 0
+    for texts in itertools.product(*grid_raw.values()):
+        grid_point = list(zip(grid_raw, texts, strict=True))
+        for point in sample_points:
+            for offset in range(seeds):
+                run = _plan_run(source, fixed, grid_point, point, base.seed + offset, out)
+                if run.hash in runs:
+                    duplicates += 1
+                    continue
+                runs[run.hash] = run
+    plan = SweepPlan(
+        out=out,
+        source=str(source),
+        scenario=base.name,
+        overrides=fixed,
+        grid=grid_values,
+        sample=sample_spec,
+        seeds=seeds,
+        parameters=[*grid_raw, *ranges_parsed],
+        runs=list(runs.values()),
+        created=_now(),
+        code_version={
+            "package": _package_version(),
+            "packages": package_versions(),
+            "git_commit": git_commit(),
+        },
+        duplicates=duplicates,
+    )
+    if previous is not None:
+        same = all(previous.get(k) == v for k, v in _specification(plan).items())
+        plan.created = previous.get("created", plan.created) if same else plan.created
+        ids = {run.id for run in plan.runs}
+        plan.dropped = [r["id"] for r in previous.get("runs", []) if r.get("id") not in ids]
+    return plan
+
+
+def estimate_wall_time(plan: SweepPlan, slots: int) -> tuple[float | None, str]:
+    """Seconds the pending runs should take on ``slots`` parallel workers, and how it was estimated.
+
+    From the durations of the runs already complete if there are any (scaled by
+    steps), else from timing the first steps of one pending run in this process.
+    """
+    pending = plan.pending
+    if not pending:
+        return 0.0, "nothing to run"
+    timed = [run for run in plan.complete if run.seconds]
+    if timed:
+        per_step = sum(run.seconds for run in timed) / sum(run.scenario.steps for run in timed)
+        seconds = [per_step * run.scenario.steps for run in pending]
+        mean = sum(run.seconds for run in timed) / len(timed)
+        note = f"from the {len(timed)} runs already complete ({mean:.1f} s each)"
+    else:
+        timing = _time_first_steps(pending[:TIMING_ATTEMPTS])
+        if isinstance(timing, str):
+            return None, f"no estimate: the timing run raised {timing}"
+        setup, per_step, measured, steps = timing
+        seconds = [setup + per_step * run.scenario.steps for run in pending]
+        note = (
+            f"from timing {measured} steps of one run in this process, extrapolated to "
+            f"{steps} steps (later steps can cost more)"
+        )
+    slots = max(1, slots)
+    return max(sum(seconds) / min(slots, len(seconds)), max(seconds)), note
+
+
+@contextlib.contextmanager
+def sweep_backend(workers: int | None = None, address: str | None = None) -> Iterator[_Backend]:
+    """Where the runs go: ``address`` (an existing Dask scheduler), ``workers=0`` (this process,
+    one run after another) or a local Dask cluster of ``workers`` single-threaded processes
+    (default: one per core). Closing it cancels unfinished runs and stops a local cluster."""
+    if workers is not None and address is not None:
+        raise ScenarioError("--workers and --address exclude each other: choose one")
+    if workers is not None and workers < 0:
+        raise ScenarioError(f"--workers must be >= 0 (0: in this process), got {workers}")
+    if workers == 0:
+        yield _InProcess()
+        return
+    backend = _Dask(workers, address)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def run_sweep(
+    plan: SweepPlan,
+    backend: _Backend,
+    *,
+    progress: Callable[[SweepRun], None] | None = None,
+    command: str = "",
+) -> SweepPlan:
+    """Run the plan's pending runs on ``backend``, updating ``sweep.json`` as each finishes.
+
+    A run that raises is recorded as ``failed`` with its error and the others go
+    on. ``sweep.json`` is rewritten at most every ``RECORD_INTERVAL`` seconds while
+    runs finish, and once at the end; if interrupted it is left consistent
+    (unfinished runs ``pending``) and the interruption propagates.
+    """
+    plan.out.mkdir(parents=True, exist_ok=True)
+    plan.write()
+    written = time.monotonic()
+    try:
+        for run, outcome in backend.run(plan.pending, command):
+            run.status, run.error, run.seconds = (
+                outcome["status"],
+                outcome["error"],
+                outcome["seconds"],
+            )
+            if time.monotonic() - written >= RECORD_INTERVAL:
+                plan.write()
+                written = time.monotonic()
+            if progress is not None:
+                progress(run)
+    finally:
+        plan.write()
+    return plan
+
+
+def execute_run(
+    scenario: Scenario, directory: str | Path, digest: str, command: str = ""
+) -> RunRecord:
+    """Run one scenario into ``directory`` with one torch thread; report only its outcome.
+
+    A directory that already holds this complete run is kept; anything else there
+    (a run cut short) is cleared first. An exception inside the run becomes a
+    ``failed`` outcome with its type and first line.
+    """
+    directory = Path(directory)
+    done = _complete_run(directory, digest)
+    if done is not None:
+        return {"status": "complete", "error": None, "seconds": done}
+    if directory.exists():
+        shutil.rmtree(directory)
+    _unfreeze_malloc()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    try:
+        run_scenario(scenario, directory, command=command)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except Exception as exc:
+        seconds = round(time.perf_counter() - started, 3)
+        return {"status": "failed", "error": _one_line(exc), "seconds": seconds}
+    finally:
+        torch.set_num_threads(threads)
+    return {"status": "complete", "error": None, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def read_sweep(directory: str | Path) -> pd.DataFrame:
+    """Every complete run of the sweep in ``directory`` as one tidy table.
+
+    Columns: ``run``, ``seed``, one per swept parameter (in sweep order, typed as
+    resolved), then ``step``, ``generation``, ``scope``, ``metric``, ``value``.
+    """
+    directory = Path(directory)
+    record = _read_record(directory)
+    if record is None:
+        raise FileNotFoundError(f"{directory} holds no {RECORD}")
+    parameters = list(record["parameters"])
+    columns = ["run", "seed", *parameters, *SERIES_COLUMNS]
+    frames = []
+    for run in record["runs"]:
+        if run["status"] != "complete":
+            continue
+        table = pq.read_table(directory / run["directory"] / "timeseries.parquet")
+        frame = table.select(list(SERIES_COLUMNS)).to_pandas()
+        constants = {"run": run["id"], "seed": run["seed"], **run["parameters"]}
+        frames.append(frame.assign(**constants)[columns])
+    if not frames:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- backends ---------------------------------------------------------------------------
+
+
+class _Backend:
+    """Runs planned runs somewhere and yields ``(run, outcome)`` as each finishes."""
+
+    slots: int = 1
+    description: str = ""
+
+    def run(self, runs: Sequence[SweepRun], command: str) -> Iterator[tuple[SweepRun, RunRecord]]:
+        raise NotImplementedError
+
+
+class _InProcess(_Backend):
+    """This process, one run after another (no Dask)."""
+
+    description = "this process, one run at a time"
+
+    def run(self, runs, command):
+        for run in runs:
+            yield run, execute_run(run.scenario, run.directory, run.hash, command)
+
+
+class _Dask(_Backend):
+    """A Dask client: of a new local cluster of single-threaded processes, or of ``address``."""
+
+    def __init__(self, workers: int | None, address: str | None) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        self.futures: list = []
+        if address is not None:
+            try:
+                self.client = Client(address, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                message = _one_line(exc)
+                raise ScenarioError(
+                    f"--address {address}: no Dask scheduler there ({message})"
+                ) from None
+            self.slots = sum(self.client.nthreads().values())
+            self.description = f"the Dask scheduler at {address} ({self.slots} worker threads)"
+            return
+        n = workers or os.cpu_count() or 1
+        # The nannies set their workers' environment in this process before spawning them;
+        # remember it so that closing the cluster gives this process its own back.
+        self.environ = dict(os.environ)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENV}):
+            self.cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+        self.client = Client(self.cluster)
+        self.slots = n
+        self.description = f"a local Dask cluster of {n} single-threaded processes"
+
+    def run(self, runs, command):
+        from distributed import as_completed
+
+        by_key = {}
+        for run in runs:
+            future = self.client.submit(
+                execute_run,
+                run.scenario,
+                str(run.directory.resolve()),
+                run.hash,
+                command,
+                key=f"run-{run.id}-{os.urandom(4).hex()}",
+                pure=False,
+            )
+            by_key[future.key] = run
+            self.futures.append(future)
+        for future in as_completed(self.futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker died or the task could not run
+                outcome = {"status": "failed", "error": _one_line(exc), "seconds": None}
+            yield by_key[future.key], outcome
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.cancel([f for f in self.futures if not f.done()])
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=10)
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close(timeout=20)
+            for name in set(os.environ) - set(self.environ):
+                del os.environ[name]
+            os.environ.update(self.environ)
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def _parse_grid(specs: Sequence[str]) -> dict[str, list[str]]:
+    grid: dict[str, list[str]] = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        key = key.strip()
+        values = [value.strip() for value in text.split(",")]
+        if not sep or not key or not all(values):
+            raise ScenarioError(f"--grid {spec!r} must look like section.key=value1,value2,...")
+        if key in grid:
+            raise ScenarioError(f"--grid {key} is given twice; list all its values in one --grid")
+        grid[key] = values
+    return grid
+
+
+def _parse_ranges(specs: Sequence[str], sample: str | None) -> dict[str, tuple[float, float]]:
+    if sample is None:
+        if specs:
+            raise ScenarioError("--range needs --sample lhs:N (the number of sample points)")
+        return {}
+    method, _, count = sample.partition(":")
+    if method not in SAMPLE_METHODS:
+        allowed = ", ".join(f"{m}:N" for m in SAMPLE_METHODS)
+        raise ScenarioError(f"--sample {sample!r}: unknown method {method!r}; allowed: {allowed}")
+    if not count.isdigit() or int(count) < 1:
+        raise ScenarioError(f"--sample {sample!r}: N must be an integer >= 1, as in lhs:20")
+    if not specs:
+        raise ScenarioError(f"--sample {sample} needs at least one --range key=lo:hi")
+    ranges: dict[str, tuple[float, float]] = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        key = key.strip()
+        lo_text, colon, hi_text = text.partition(":")
+        try:
+            lo, hi = float(lo_text), float(hi_text)
+        except ValueError:
+            lo = hi = math.nan
+        if not (sep and key and colon) or not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ScenarioError(f"--range {spec!r} must look like section.key=low:high (numbers)")
+        if not lo < hi:
+            raise ScenarioError(f"--range {key}: low must be below high, got {lo_text}:{hi_text}")
+        if key in ranges:
+            raise ScenarioError(f"--range {key} is given twice")
+        ranges[key] = (lo, hi)
+    return ranges
+
+
+def _check_keys(keys: list[str], fixed: Sequence[str]) -> None:
+    fixed_keys = {override.partition("=")[0].strip() for override in fixed}
+    seen: set[str] = set()
+    for key in keys:
+        if key == "seed":
+            raise ScenarioError("seed cannot be swept with --grid or --range; use --seeds N")
+        if key in fixed_keys:
+            raise ScenarioError(f"{key} is both swept and fixed by --set/--steps; choose one")
+        if key in seen:
+            raise ScenarioError(f"{key} is in both --grid and --range; choose one")
+        seen.add(key)
+
+
+def _sample(
+    source: str,
+    fixed: list[str],
+    base: Scenario,
+    sample: str | None,
+    ranges: dict[str, tuple[float, float]],
+) -> tuple[list[list[tuple[str, str]]], dict | None]:
+    """The sample points as override pairs (``[[]]`` without a sample) and their record."""
+    if sample is None:
+        return [[]], None
+    from scipy.stats import qmc
+
+    n = int(sample.partition(":")[2])
+    kinds = {key: _numeric_kind(source, fixed, key, bounds) for key, bounds in ranges.items()}
+    rng = Streams(base.seed).numpy("sweep-lhs")
+    unit = qmc.LatinHypercube(d=len(ranges), rng=rng).random(n)
+    lows = np.array([lo for lo, _ in ranges.values()])
+    highs = np.array([hi for _, hi in ranges.values()])
+    values = lows + unit * (highs - lows)
+    points = []
+    for row in values:
+        point = []
+        for (key, kind), value in zip(kinds.items(), row, strict=True):
+            point.append((key, str(int(np.rint(value))) if kind is int else repr(float(value))))
+        points.append(point)
+    spec = {
+        "method": "lhs",
+        "n": n,
+        "ranges": {
+            key: [_number(lo, kinds[key]), _number(hi, kinds[key])]
+            for key, (lo, hi) in ranges.items()
+        },
+        "seed": base.seed,
+    }
+    return points, spec
+
+
+def _numeric_kind(source: str, fixed: list[str], key: str, bounds: tuple[float, float]) -> type:
+    """``int`` or ``float``: the type of the field ``key`` (both bounds must be valid values)."""
+    kinds = set()
+    for bound in bounds:
+        text = str(int(bound)) if float(bound).is_integer() else repr(bound)
+        value = _resolved(load_scenario(source, [*fixed, f"{key}={text}"]), key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioError(
+                f"--range {key}: the field is not numeric (value {value!r}); use --grid"
+            )
+        kinds.add(type(value))
+    return int if kinds == {int} else float
+
+
+def _number(value: float, kind: type) -> int | float:
+    return round(value) if kind is int else float(value)
+
+
+def _plan_run(
+    source: str,
+    fixed: list[str],
+    grid_point: list[tuple[str, str]],
+    sample_point: list[tuple[str, str]],
+    seed: int,
+    out: Path,
+) -> SweepRun:
+    pairs = [*grid_point, *sample_point]
+    scenario = load_scenario(source, [*fixed, *(f"{k}={v}" for k, v in pairs), f"seed={seed}"])
+    digest = run_hash(scenario)
+    run_id = f"{scenario.name}-s{seed}-{digest[:10]}"
+    directory = out / RUNS / run_id
+    run = SweepRun(
+        id=run_id,
+        parameters={key: _resolved(scenario, key) for key, _ in pairs},
+        seed=seed,
+        hash=digest,
+        directory=directory,
+        scenario=scenario,
+    )
+    seconds = _complete_run(directory, digest)
+    if seconds is not None:
+        run.status, run.seconds = "complete", seconds
+    elif (
+        _manifest_hash(directory) not in (None, digest)
+        and _manifest_status(directory) == "complete"
+    ):
+        raise ScenarioError(
+            f"run directory {directory} holds a different complete run; remove it or choose "
+            "another --out"
+        )
+    return run
+
+
+def run_hash(scenario: Scenario) -> str:
+    """Content hash of one run: the resolved scenario (seed included) and the package version."""
+    return _hash(scenario_hash(scenario), _package_version())
+
+
+def _hash(scenario_digest: str, version: str) -> str:
+    return hashlib.sha256(f"{scenario_digest}\n{version}".encode()).hexdigest()
+
+
+def _resolved(scenario: Scenario, key: str) -> Any:
+    """The resolved value at the dotted ``key`` of a scenario (typed as the schema made it)."""
+    node: Any = scenario
+    for part in key.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
+def _complete_run(directory: Path, digest: str) -> float | None:
+    """The wall time of the complete run ``digest`` in ``directory``, or None if it is not there."""
+    if not (directory / "timeseries.parquet").exists():
+        return None
+    try:
+        manifest = read_manifest(directory)
+    except (OSError, ValueError):
+        return None
+    if manifest.get("status") != "complete" or _manifest_hash(directory, manifest) != digest:
+        return None
+    return manifest.get("wall_time_s")
+
+
+def _manifest_hash(directory: Path, manifest: dict | None = None) -> str | None:
+    try:
+        manifest = manifest or read_manifest(directory)
+    except (OSError, ValueError):
+        return None
+    version = (manifest.get("versions") or {}).get("web-ecosystem", "unknown")
+    digest = manifest.get("scenario_hash")
+    return None if digest is None else _hash(digest, version)
+
+
+def _manifest_status(directory: Path) -> str | None:
+    try:
+        return read_manifest(directory).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _specification(plan: SweepPlan) -> dict:
+    """What makes two sweeps the same sweep (compared with an earlier ``sweep.json``)."""
+    keys = ("scenario", "source", "overrides", "grid", "sample", "seeds", "parameters")
+    record = plan.record()
+    return json.loads(json.dumps({key: record[key] for key in keys}))
+
+
+def _previous_record(out: Path) -> dict | None:
+    if (out / "manifest.json").exists():
+        raise ScenarioError(f"--out {out} is a run directory; choose a directory for the sweep")
+    return _read_record(out)
+
+
+def _read_record(directory: Path) -> dict | None:
+    path = directory / RECORD
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise ScenarioError(
+            f"{path} is not valid JSON; remove it or choose another --out"
+        ) from None
+    if not isinstance(record, dict) or record.get("kind") != "sweep":
+        raise ScenarioError(f"{path} is not a sweep record; choose another --out")
+    return record
+
+
+def _time_first_steps(runs: Sequence[SweepRun]) -> tuple[float, float, int, int] | str:
+    """Setup seconds, seconds per step, steps timed and steps planned, from the first steps of
+    the first of ``runs`` that does not raise (else the last error, as one line)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    error = ""
+    try:
+        for run in runs:
+            started = time.perf_counter()
+            times = []
+            try:
+                for _step, _rows in simulate(run.scenario):
+                    times.append(time.perf_counter())
+                    if len(times) > TIMING_STEPS:
+                        break
+            except Exception as exc:
+                error = _one_line(exc)
+                continue
+            setup = times[0] - started
+            per_step = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else setup
+            return setup, per_step, len(times), run.scenario.steps
+    finally:
+        torch.set_num_threads(threads)
+    return error
+
+
+@functools.cache
+def _unfreeze_malloc() -> None:
+    """Undo, once per process, what ``MALLOC_TRIM_THRESHOLD_`` in the environment does to glibc.
+
+    Dask's nannies start workers with it (65536). Setting it also freezes glibc's mmap
+    threshold at 128 KiB, so every large numpy temporary becomes a fresh mmap and a baseline
+    run takes 1.6x as long. Raising both thresholds to where glibc's own adjustment ends
+    restores the usual speed.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc
+        return
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
+    mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX)
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("web-ecosystem")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")[:500]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
