@@ -103,7 +103,9 @@ def test_show_prints_resolved_toml_with_overrides(capsys):
     assert "bias = 0.5" in text and 'data = "accumulate"' in text and "extends" not in text
 
 
-@pytest.mark.parametrize("command", ["run", "list", "show", "compare", "validate"])
+@pytest.mark.parametrize(
+    "command", ["run", "list", "show", "compare", "sweep", "report", "validate"]
+)
 def test_every_command_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
