@@ -34,7 +34,8 @@ from ecosystem.explorer import (
     tab_figure,
 )
 from ecosystem.figures import metric_unit, x_axis
-from ecosystem.runstore import RunResult, RunStore, load_run
+from ecosystem.report import write_report
+from ecosystem.runstore import RunResult, RunStore, load_run, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
@@ -361,15 +362,21 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
         known.setdefault(cached_run(directory).label, directory)
     for directory in st.session_state.get("loaded", []):
         known.setdefault(cached_run(directory).label, directory)
-    path = st.text_input("Add a run directory", placeholder="runs/baseline-s0", key="load_path")
+    path = st.text_input(
+        "Add a run directory, or a compare or sweep directory (all its runs)",
+        placeholder="runs/baseline-s0",
+        key="load_path",
+    )
     if st.button("Add", key="load"):
         try:
-            loaded = load_run(path.strip())
+            loaded = load_runs(path.strip())
         except (OSError, ValueError) as error:
             st.error(f"Cannot load {path!r}: {error}")
         else:
-            st.session_state.setdefault("loaded", []).append(str(loaded.directory))
-            known[loaded.label] = str(loaded.directory)
+            for run in loaded:
+                st.session_state.setdefault("loaded", []).append(str(run.directory))
+                known[run.label] = str(run.directory)
+            st.success(f"Added {len(loaded)} run{'s' if len(loaded) > 1 else ''}.")
     chosen = st.multiselect(
         "Runs",
         list(known),
@@ -412,7 +419,7 @@ def export_tab(result: RunResult) -> None:
     st.dataframe(result.frame.head(200), width="stretch", height=240)
     parquet = io.BytesIO()
     result.frame.to_parquet(parquet, index=False)
-    columns = st.columns(4)
+    columns = st.columns(5)
     columns[0].download_button(
         "Time series (CSV)",
         result.frame.to_csv(index=False).encode(),
@@ -441,6 +448,20 @@ def export_tab(result: RunResult) -> None:
         mime="application/zip",
         key="download_figures",
     )
+    columns[4].download_button(
+        "Report (HTML)",
+        functools.partial(report_html, str(result.directory)),
+        file_name=f"{stem}-report.html",
+        mime="text/html",
+        key="download_report",
+        help="The `ecosystem report` of this run: one self-contained page with figures, "
+        "end-of-run table and provenance.",
+    )
+
+
+def report_html(directory: str) -> bytes:
+    """The run's `ecosystem report` page, written into its run directory."""
+    return write_report(directory).page.read_bytes()
 
 
 main()

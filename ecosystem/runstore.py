@@ -3,7 +3,8 @@
 Core objects: :class:`RunStore` (a folder of run directories named
 ``<scenario>-s<seed>-<hash>``, plus an in-memory index) and :class:`RunResult`
 (one run's tidy series, manifest and network sample). The explorer app keeps
-its runs here; a run directory from anywhere else can be loaded for comparison.
+its runs here; :func:`load_runs` reads a run directory from anywhere else, or every
+run of a compare or sweep directory, for comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ecosystem.results import StepRows, read_manifest, read_timeseries
 from ecosystem.runner import run_scenario
 from ecosystem.scenario import Scenario, scenario_hash
 
-__all__ = ["RunResult", "RunStore", "load_run"]
+__all__ = ["RunResult", "RunStore", "load_run", "load_runs"]
 
 HASH_CHARS = 12
 
@@ -54,6 +55,22 @@ def load_run(directory: str | Path) -> RunResult:
     return RunResult(
         directory, read_timeseries(directory), read_manifest(directory), read_network(directory)
     )
+
+
+def load_runs(directory: str | Path) -> list[RunResult]:
+    """A run directory, or every complete run under a compare or sweep directory's ``runs/``."""
+    directory = Path(directory)
+    if (directory / "manifest.json").exists():
+        return [load_run(directory)]
+    runs = [
+        load_run(manifest.parent) for manifest in sorted(directory.glob("runs/*/manifest.json"))
+    ]
+    complete = [run for run in runs if run.complete]
+    if not complete:
+        raise FileNotFoundError(
+            f"{directory} holds no run (no manifest.json, and no complete run under runs/)"
+        )
+    return complete
 
 
 class RunStore:

@@ -133,6 +133,7 @@ def test_download_buttons_carry_the_data(app, monkeypatch):
         "Time series (Parquet)",
         "Manifest (JSON)",
         "Figures (PNG + HTML, zip)",
+        "Report (HTML)",
     ]
     csv = pd.read_csv(io.BytesIO(stored["tiny-web-s0.csv"]))
     parquet = pd.read_parquet(io.BytesIO(stored["tiny-web-s0.parquet"]))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ecosystem import load_scenario
-from ecosystem.runstore import RunStore, load_run
+from ecosystem.runstore import RunStore, load_run, load_runs
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 
@@ -66,3 +66,17 @@ def test_finished_lists_complete_runs_newest_first(tmp_path, scenario):
 def test_load_run_needs_a_manifest(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a run directory"):
         load_run(tmp_path)
+
+
+def test_load_runs_reads_a_run_or_every_complete_run_below_runs(tmp_path, scenario):
+    store = RunStore(tmp_path / "runs")
+    first = store.run(scenario)
+    store.run(scenario.model_copy(update={"seed": 1}))
+    partial = tmp_path / "runs" / "cut-short"
+    (partial / "parts").mkdir(parents=True)
+    (partial / "manifest.json").write_text(json.dumps({"status": "interrupted"}))
+    assert [r.directory for r in load_runs(first.directory)] == [first.directory]
+    below = load_runs(tmp_path)
+    assert len(below) == 2 and all(r.complete for r in below)
+    with pytest.raises(FileNotFoundError, match="holds no run"):
+        load_runs(tmp_path / "runs" / "cut-short" / "parts")
