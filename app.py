@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from ecosystem import ScenarioError, available_scenarios, load_scenario
-from ecosystem.compare import end_of_run
+from ecosystem.compare import DEFAULT_WINDOW, end_of_run
 from ecosystem.explorer import (
     TABS,
     figures_zip,
@@ -35,7 +36,7 @@ from ecosystem.explorer import (
 )
 from ecosystem.figures import metric_unit, x_axis
 from ecosystem.report import write_report
-from ecosystem.runstore import RunResult, RunStore, load_run, load_runs
+from ecosystem.runstore import RunJob, RunResult, RunStore, load_run, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
@@ -77,6 +78,7 @@ TAB_NOTES = {
 
 
 def main() -> None:
+    """The page: title, sidebar, the run if one was asked for, the results."""
     st.set_page_config(page_title="Web ecosystem explorer", layout="wide")
     st.title("Web ecosystem explorer")
     st.caption(
@@ -86,8 +88,11 @@ def main() -> None:
     )
     store = run_store(os.environ.get("ECOSYSTEM_APP_RUNS", "runs/app"))
     request = sidebar(store)
+    following = store.job(st.session_state.get("following", ""))
     if request is not None:
         run(store, request)
+    elif following is not None:
+        follow(following)
     show_results(store)
 
 
@@ -139,7 +144,7 @@ def sidebar(store: RunStore):
     seed = bar.number_input(
         "Seed",
         min_value=0,
-        value=int(st.query_params.get("seed", base.seed)),
+        value=query_int("seed", base.seed, 0, 2**63 - 1),
         step=1,
         help="One seed drives every random draw: the same settings and seed give the same run.",
         key=f"seed:{form_key}",
@@ -149,7 +154,7 @@ def sidebar(store: RunStore):
         f"Steps ({unit})",
         min_value=1,
         max_value=100_000,
-        value=int(st.query_params.get("steps", base.steps)),
+        value=query_int("steps", base.steps, 1, 100_000),
         step=1,
         help=f"How long to simulate, in {unit}.",
         key=f"steps:{form_key}",
@@ -172,10 +177,11 @@ def sidebar(store: RunStore):
     except (ScenarioError, ValueError) as error:
         st.error(f"These settings cannot run: {error}", icon="⚠️")
         return None
-    command = " ".join(
-        [f"ecosystem run {base.name if uploaded is None else source}", f"--seed {seed}"]
-        + [f"--steps {steps}"]
-        + [f"--set '{o}'" for o in overrides]
+    packaged = uploaded is None and name in available_scenarios()
+    sets = [part for override in overrides for part in ("--set", override)]
+    scenario_argument = name if packaged else source
+    command = shlex.join(
+        ["ecosystem", "run", scenario_argument, "--seed", str(seed), "--steps", str(steps), *sets]
     )
     with bar.expander("Same run from the command line"):
         st.code(command, language="bash")
@@ -183,6 +189,21 @@ def sidebar(store: RunStore):
     if store.cached(resolved) is not None and not pressed:
         bar.caption("These settings have run before: Run shows them at once.")
     return (resolved, command) if pressed else None
+
+
+def query_int(name: str, default: int, low: int, high: int) -> int:
+    """An integer from the page address (``?seed=3``), or ``default`` with a message."""
+    text = st.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        st.warning(f"Address parameter {name}={text!r} ignored: an integer in [{low}, {high}].")
+        return default
+    return value
 
 
 def lever_widgets(base, form_key: str) -> dict:
@@ -226,48 +247,73 @@ def lever_widgets(base, form_key: str) -> dict:
 
 
 def run(store: RunStore, request) -> None:
-    """Run (or fetch) the requested scenario with a progress bar and live chart."""
+    """Start (or fetch) the requested run; the page then follows it until it ends."""
     scenario, command = request
-    started = time.perf_counter()
-    found = store.cached(scenario)
-    if found is None:
-        bar = st.progress(0.0, text=f"Starting {scenario.name} (seed {scenario.seed})…")
-        chart = st.empty()
-        live: list[dict] = []
-        every = max(1, scenario.steps // LIVE_REDRAWS)
+    if store.cached(scenario) is not None:
+        show_run(store.cached(scenario))
+        return
+    job = store.submit(scenario, command=command)
+    st.session_state["following"] = scenario_hash(scenario)
+    follow(job)
 
-        def progress(step: int, rows) -> None:
-            point = {"step": step}
-            for _, scope, metric, value in rows:
-                if (scope, metric) in LIVE_SERIES:
-                    point[LIVE_SERIES[(scope, metric)]] = value
-            live.append(point)
-            elapsed = time.perf_counter() - started
+
+def follow(job: RunJob) -> None:
+    """Progress bar and live chart of a run in the background, until it ends. The run goes
+    on if the page reloads (a changed widget, another tab): the page picks it up again."""
+    scenario = job.scenario
+    started = time.perf_counter()
+    bar = st.progress(0.0, text=f"Starting {scenario.name} (seed {scenario.seed})…")
+    chart = st.empty()
+    drawn = 0
+    every = max(1, scenario.steps // LIVE_REDRAWS)
+    while True:
+        ended = job.wait(0.25)
+        step = job.step
+        elapsed = time.perf_counter() - started
+        if step >= 0:
             bar.progress(
                 min(step / scenario.steps, 1.0),
                 text=f"Step {step} of {scenario.steps} · {elapsed:.0f} s",
             )
-            if step % every == 0 or step == scenario.steps:
-                chart.line_chart(pd.DataFrame(live).set_index("step"), height=260)
+        if step >= 0 and (step - drawn >= every or ended):
+            chart.line_chart(live_series(job.steps), height=260)
+            drawn = step
+        if ended:
+            break
+    bar.empty()
+    chart.empty()
+    st.session_state.pop("following", None)
+    if job.error is not None:
+        st.error(f"The run failed: {type(job.error).__name__}: {job.error}", icon="🛑")
+        return
+    show_run(job.result)
+    st.toast(f"{job.result.label}: done")
 
-        try:
-            found = store.run(scenario, progress, command=command)
-        except Exception as error:  # a run that fails must not take the page down
-            bar.empty()
-            st.error(f"The run failed: {type(error).__name__}: {error}", icon="🛑")
-            return
-        bar.empty()
-        chart.empty()
+
+def live_series(steps) -> pd.DataFrame:
+    """The live chart's series from the rows of the steps done so far."""
+    points = []
+    for step, rows in steps:
+        point = {"step": step}
+        for _, scope, metric, value in rows:
+            if (scope, metric) in LIVE_SERIES:
+                point[LIVE_SERIES[(scope, metric)]] = value
+        points.append(point)
+    return pd.DataFrame(points).set_index("step")
+
+
+def show_run(result: RunResult) -> None:
+    """Make ``result`` the run the tabs show, and the first of this session's runs."""
     history = st.session_state.setdefault("history", [])
-    directory = str(found.directory)
+    directory = str(result.directory)
     if directory in history:
         history.remove(directory)
     history.insert(0, directory)
     st.session_state["current"] = directory
-    st.toast(f"{found.label}: {time.perf_counter() - started:.1f} s")
 
 
 def show_results(store: RunStore) -> None:
+    """Headline numbers and the tabs of the current run."""
     current = st.session_state.get("current")
     if current is None:
         st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
@@ -296,7 +342,10 @@ def show_results(store: RunStore) -> None:
                     shown += 1
                     st.plotly_chart(figure, width="stretch", key=f"{name}-{number}")
             if not shown:
-                st.info("This kind of run has no such series (lab runs have one model only).")
+                st.info(
+                    "This run has none of these series: lab runs have one model and its "
+                    "training data, no web, creators or companies."
+                )
     with tabs["Network"]:
         network_tab(result)
     with tabs["Compare"]:
@@ -307,10 +356,12 @@ def show_results(store: RunStore) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_run(directory: str) -> RunResult:
+    """A run directory, read once per server."""
     return load_run(directory)
 
 
 def headlines(result: RunResult) -> None:
+    """Four numbers at the end of the run, with their change since step 0."""
     frame = result.frame
     last = frame["step"].max()
     columns = st.columns(len(HEADLINES))
@@ -332,6 +383,7 @@ def headlines(result: RunResult) -> None:
 
 
 def network_tab(result: RunResult) -> None:
+    """The sampled link graph of the final web and who wrote it."""
     if result.network is None:
         st.info("Only ecosystem runs that finished keep a sample of their web.")
         return
@@ -353,11 +405,12 @@ def network_tab(result: RunResult) -> None:
 
 
 def compare_tab(store: RunStore, result: RunResult) -> None:
+    """Runs side by side: chosen runs, scope and series, and their end-of-run means."""
     st.markdown(
         "Overlay this session's runs, earlier runs kept by this app, or any run directory "
         "(from `ecosystem run` or `ecosystem compare`)."
     )
-    known = {r.label: str(r.directory) for r in store.finished()}
+    known = dict(store.finished())
     for directory in st.session_state.get("history", []):
         known.setdefault(cached_run(directory).label, directory)
     for directory in st.session_state.get("loaded", []):
@@ -369,6 +422,8 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     )
     if st.button("Add", key="load"):
         try:
+            if not path.strip():
+                raise ValueError("give the path of a run, compare or sweep directory")
             loaded = load_runs(path.strip())
         except (OSError, ValueError) as error:
             st.error(f"Cannot load {path!r}: {error}")
@@ -398,6 +453,8 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     defaults = [m for m in ("synthetic_share", "precision", "recall") if m in metrics]
     picked = st.multiselect("Series", metrics, default=defaults, key="compare_metrics")
     axes = {r.label: x_axis(r.manifest) for r in runs}
+    if len({axis.label for axis in axes.values()}) > 1:
+        axes = None  # months and generations do not share an axis: plot steps
     figure = overlay_figure(frame, scope, picked, x=axes)
     if figure is not None:
         st.plotly_chart(figure, width="stretch", key="compare-figure")
@@ -405,11 +462,12 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     table = end[end["metric"].isin(picked)].pivot_table(
         index="metric", columns="scenario", values="value"
     )
-    st.markdown("Mean over the last 12 steps of each run:")
+    st.markdown(f"Mean over the last {DEFAULT_WINDOW} steps of each run (fewer if it is shorter):")
     st.dataframe(table, width="stretch")
 
 
 def export_tab(result: RunResult) -> None:
+    """Downloads: the series, the manifest, the figures and the report."""
     manifest = result.manifest
     stem = f"{manifest.get('scenario')}-s{manifest.get('seed')}"
     st.markdown(

@@ -1,15 +1,20 @@
 """Runs kept by resolved scenario and seed, so the same settings never run twice.
 
 Core objects: :class:`RunStore` (a folder of run directories named
-``<scenario>-s<seed>-<hash>``, plus an in-memory index) and :class:`RunResult`
-(one run's tidy series, manifest and network sample). The explorer app keeps
+``<scenario>-s<seed>-<hash>``, plus an in-memory index), :class:`RunResult`
+(one run's tidy series, manifest and network sample) and :class:`RunJob` (a run
+going on in a background thread, so that a page that reloads, or a second
+viewer asking for the same settings, follows the same run instead of
+restarting it). The explorer app keeps
 its runs here; :func:`load_runs` reads a run directory from anywhere else, or every
 run of a compare or sweep directory, for comparison.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +26,7 @@ from ecosystem.results import StepRows, read_manifest, read_timeseries
 from ecosystem.runner import run_scenario
 from ecosystem.scenario import Scenario, scenario_hash
 
-__all__ = ["RunResult", "RunStore", "load_run", "load_runs"]
+__all__ = ["RunJob", "RunResult", "RunStore", "load_run", "load_runs"]
 
 HASH_CHARS = 12
 
@@ -38,8 +43,7 @@ class RunResult:
     @property
     def label(self) -> str:
         """A short, unique name: scenario, seed and the start of the scenario hash."""
-        digest = (self.manifest.get("scenario_hash") or "")[:6]
-        return f"{self.manifest.get('scenario', '?')} · seed {self.manifest.get('seed')} · {digest}"
+        return _label(self.manifest)
 
     @property
     def complete(self) -> bool:
@@ -62,15 +66,61 @@ def load_runs(directory: str | Path) -> list[RunResult]:
     directory = Path(directory)
     if (directory / "manifest.json").exists():
         return [load_run(directory)]
-    runs = [
-        load_run(manifest.parent) for manifest in sorted(directory.glob("runs/*/manifest.json"))
+    complete = [
+        load_run(manifest.parent)
+        for manifest in sorted(directory.glob("runs/*/manifest.json"))
+        if read_manifest(manifest.parent).get("status") == "complete"
     ]
-    complete = [run for run in runs if run.complete]
     if not complete:
         raise FileNotFoundError(
             f"{directory} holds no run (no manifest.json, and no complete run under runs/)"
         )
     return complete
+
+
+class RunJob:
+    """One run in a background thread: the rows of the steps done so far, then its
+    :class:`RunResult` or the error that stopped it."""
+
+    def __init__(self, store: RunStore, scenario: Scenario, command: str = "") -> None:
+        self.scenario = scenario
+        self.steps: list[tuple[int, list]] = []
+        self.result: RunResult | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._work,
+            args=(store, command),
+            name=f"run-{scenario.name}-s{scenario.seed}",
+            daemon=True,
+        )
+
+    def start(self) -> RunJob:
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (finished or failed)."""
+        return self._thread.ident is not None and not self._thread.is_alive()
+
+    @property
+    def step(self) -> int:
+        """The last step completed (-1 before the initial state is measured)."""
+        return self.steps[-1][0] if self.steps else -1
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the end; whether it has ended."""
+        self._thread.join(timeout)
+        return self.done
+
+    def _work(self, store: RunStore, command: str) -> None:
+        try:
+            self.result = store.run(self.scenario, self._record, command=command)
+        except Exception as error:  # kept for the page to show; the run directory says failed
+            self.error = error
+
+    def _record(self, step: int, rows) -> None:
+        self.steps.append((step, list(rows)))
 
 
 class RunStore:
@@ -84,6 +134,8 @@ class RunStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self._runs: dict[str, RunResult] = {}
+        self._jobs: dict[str, RunJob] = {}
+        self._lock = threading.Lock()
 
     def directory_for(self, scenario: Scenario) -> Path:
         """Where the run of ``scenario`` lives."""
@@ -125,16 +177,35 @@ class RunStore:
         self._runs[scenario_hash(scenario)] = result
         return result
 
-    def finished(self) -> list[RunResult]:
-        """Every finished run in the store, newest first."""
-        results = []
-        for manifest_path in self.root.glob("*/manifest.json"):
+    def submit(self, scenario: Scenario, *, command: str = "") -> RunJob:
+        """Start the run of ``scenario`` in a background thread, or return the job already
+        running it (a failed job is started again)."""
+        digest = scenario_hash(scenario)
+        with self._lock:
+            job = self._jobs.get(digest)
+            if job is None or (job.done and job.error is not None):
+                job = RunJob(self, scenario, command).start()
+                self._jobs[digest] = job
+            return job
+
+    def job(self, digest: str) -> RunJob | None:
+        """The job started for the scenario hash ``digest``, if any."""
+        return self._jobs.get(digest)
+
+    def finished(self) -> list[tuple[str, str]]:
+        """``(label, directory)`` of every finished run in the store, newest first (reads
+        the manifests only)."""
+        found = []
+        for path in self.root.glob("*/manifest.json"):
             try:
-                result = load_run(manifest_path.parent)
+                manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if result.complete:
-                results.append(result)
-        return sorted(
-            results, key=lambda r: (r.directory / "manifest.json").stat().st_mtime_ns, reverse=True
-        )
+            if manifest.get("status") == "complete":
+                found.append((path.stat().st_mtime_ns, _label(manifest), str(path.parent)))
+        return [(label, directory) for _, label, directory in sorted(found, reverse=True)]
+
+
+def _label(manifest: dict) -> str:
+    digest = (manifest.get("scenario_hash") or "")[:6]
+    return f"{manifest.get('scenario', '?')} · seed {manifest.get('seed')} · {digest}"

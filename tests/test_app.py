@@ -97,7 +97,8 @@ def test_changing_a_lever_runs_that_scenario(app, tmp_path):
     _widget(app.number_input, "Steps").set_value(3)
     app.run()
     code = app.sidebar.code[0].value
-    assert "--set 'policy.detection.enabled=true'" in code and "--steps 3" in code
+    assert "--set policy.detection.enabled=true" in code and "--steps 3" in code
+    assert "tiny-web.toml" in code  # not a packaged scenario: its path
     _run(app)
     (directory,) = _runs(tmp_path)
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -190,3 +191,25 @@ def test_loading_a_missing_run_directory_shows_a_message(app):
     app.button(key="load").click().run()
     assert any("Cannot load" in e.value for e in app.error)
     assert not app.exception
+
+
+def test_a_run_that_fails_shows_a_message(app, tmp_path):
+    _widget(app.text_area, "Other settings").set_value("companies.alpha.model.params.max_iter=0")
+    app.run()
+    _run(app)
+    errors = [e.value for e in app.error]
+    assert errors and errors[0].startswith("The run failed: ValueError") and "max_iter" in errors[0]
+    (directory,) = [p for p in (tmp_path / "runs").iterdir()]
+    assert json.loads((directory / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_bad_address_parameters_are_ignored_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOSYSTEM_SCENARIOS", str(ROOT / "tests" / "data"))
+    monkeypatch.setenv("ECOSYSTEM_APP_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"scenario": "tiny-web", "seed": "abc", "steps": "0"})
+    at.run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "seed='abc' ignored" in warnings and "steps='0' ignored" in warnings
+    assert _widget(at.number_input, "Steps").value == 6

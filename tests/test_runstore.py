@@ -59,8 +59,9 @@ def test_finished_lists_complete_runs_newest_first(tmp_path, scenario):
     store = RunStore(tmp_path)
     store.run(scenario)
     store.run(scenario.model_copy(update={"seed": 1}))
-    labels = [r.label for r in store.finished()]
-    assert len(labels) == 2 and labels[0].startswith("tiny-web · seed 1")
+    finished = store.finished()
+    assert len(finished) == 2 and finished[0][0].startswith("tiny-web · seed 1")
+    assert finished[1][1] == str(store.directory_for(scenario))
 
 
 def test_load_run_needs_a_manifest(tmp_path):
@@ -80,3 +81,24 @@ def test_load_runs_reads_a_run_or_every_complete_run_below_runs(tmp_path, scenar
     assert len(below) == 2 and all(r.complete for r in below)
     with pytest.raises(FileNotFoundError, match="holds no run"):
         load_runs(tmp_path / "runs" / "cut-short" / "parts")
+
+
+def test_submit_runs_in_the_background_once_per_scenario(tmp_path, scenario):
+    store = RunStore(tmp_path)
+    job = store.submit(scenario)
+    assert store.submit(scenario) is job  # a second viewer follows the same run
+    assert job.wait(120) and job.error is None
+    assert job.result.complete and [step for step, _ in job.steps] == [0, 1, 2]
+    assert store.cached(scenario) is job.result
+    assert store.job(job.result.manifest["scenario_hash"]) is job
+
+
+def test_a_failed_job_keeps_its_error_and_is_started_again(tmp_path):
+    broken = load_scenario(TINY, ["steps=1", "companies.alpha.model.params.max_iter=0"])
+    store = RunStore(tmp_path)
+    job = store.submit(broken)
+    assert job.wait(120) and isinstance(job.error, ValueError)
+    assert "max_iter" in str(job.error) and job.result is None
+    again = store.submit(broken)
+    assert again is not job
+    again.wait(120)
