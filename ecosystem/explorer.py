@@ -19,6 +19,7 @@ import tomllib
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "generation_figure",
     "lever_fields",
     "network_figure",
+    "overlay_figure",
     "overrides_from",
     "scope_label",
     "tab_figure",
@@ -259,7 +261,7 @@ def overlay_figure(
     frame: pd.DataFrame, scope: str, metrics: Sequence[str], *, x: XAxis | Mapping | None
 ) -> go.Figure | None:
     """Runs side by side: one panel per metric of ``scope``, one line per run (``label``)."""
-    rows = frame[(frame["scope"] == scope) & frame["metric"].isin(metrics)]
+    rows = frame[(frame["scope"] == scope) & frame["metric"].isin(metrics) & frame["value"].notna()]
     if rows.empty:
         return None
     panels = [(scope, m) for m in metrics if m in set(rows["metric"])]
@@ -373,7 +375,7 @@ def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
                 archive.write(path, path.name)
                 figure = series_figure(rows, panels, **options)
                 pages.append(figure.to_html(full_html=False, include_plotlyjs=not pages))
-        html = f"<html><head><meta charset='utf-8'><title>{name}</title></head><body>"
+        html = f"<html><head><meta charset='utf-8'><title>{escape(name)}</title></head><body>"
         archive.writestr("figures.html", html + "\n".join(pages) + "</body></html>")
         archive.writestr("manifest.json", json.dumps(dict(manifest), indent=2))
     return buffer.getvalue()
@@ -406,8 +408,10 @@ def _lever(doc: FieldDoc, path: str, group: str, value: Any) -> LeverField:
     if kind is None:
         kind = "text"
     minimum, maximum = doc.minimum, doc.maximum
-    if kind == "float" and doc.exclusive_minimum and minimum is not None:
-        minimum = float(np.nextafter(minimum, math.inf))
+    if doc.exclusive_minimum and minimum is not None:
+        minimum = minimum + 1 if kind == "int" else float(np.nextafter(minimum, math.inf))
+    if doc.exclusive_maximum and maximum is not None:
+        maximum = maximum - 1 if kind == "int" else float(np.nextafter(maximum, -math.inf))
     if maximum is not None and maximum > 1e12:
         maximum = None
     step = None
@@ -487,6 +491,7 @@ def _tab_rows(frame: pd.DataFrame, series: TabSeries):
     panels present and their titles."""
     scopes = _expand_scopes(frame, series.scopes)
     rows = frame[frame["scope"].isin(scopes) & frame["metric"].isin(series.metrics)]
+    rows = rows[rows["value"].notna()]
     rows = rows.assign(source=rows["scope"].map(scope_label), scope="")
     present = set(rows["metric"])
     panels = [("", m) for m in series.metrics if m in present]

@@ -89,7 +89,7 @@ def sample_network(web: Web, rng: np.random.Generator, pages: int = DEFAULT_PAGE
 def layout(sample: NetworkSample, seed: int = 0) -> pd.DataFrame:
     """``sample.nodes`` with ``x, y`` positions from a seeded spring layout (undirected)."""
     graph = sample.to_networkx().to_undirected()
-    positions = nx.spring_layout(graph, seed=int(seed)) if len(graph) else {}
+    positions = nx.spring_layout(graph, seed=int(seed) % 2**32) if len(graph) else {}
     nodes = sample.nodes.copy()
     nodes["x"] = [float(positions[p][0]) for p in nodes["page"]]
     nodes["y"] = [float(positions[p][1]) for p in nodes["page"]]

@@ -401,8 +401,10 @@ def _sweep_content(path: Path, folder: Path, window: int | None) -> _Content:
     # end_of_run and bands count one value per (scenario, seed): here the unit is the run
     per_run = frame.assign(scenario=frame["run"], seed=frame["run"])
     end = end_of_run(per_run, window).rename(columns={"scenario": "run"}).drop(columns="seed")
-    end = end.join(table[[*parameters, "setting"]], on="run")
     window_text = _window_text(end, window, axis)
+    # a swept parameter may be called like end_of_run's bookkeeping columns (steps)
+    end = end.drop(columns=["first_step", "last_step", "steps"])
+    end = end.join(table[[*parameters, "setting"]], on="run")
 
     groups, grouping = _series_groups(table, parameters, sampled)
     by_group = per_run.assign(group=per_run["run"].map(groups))

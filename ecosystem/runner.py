@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,7 +57,10 @@ def run_scenario(
 
     def keep_network(model: EcosystemModel) -> None:
         rng = Streams(scenario.seed).numpy("network-sample")
-        write_network(out, sample_network(model.web, rng))
+        try:
+            write_network(out, sample_network(model.web, rng))
+        except (OSError, ValueError) as error:  # a drawing aid: never fail the run for it
+            warnings.warn(f"no network sample kept in {out}: {error}", stacklevel=2)
 
     with writer:
         for step, rows in simulate(scenario, finished=keep_network):

@@ -129,7 +129,9 @@ class SweepPlan:
     ``duplicates`` counts parameter points that resolved to a run already
     planned (e.g. integer sample values that round alike); ``dropped`` lists the
     runs of an earlier sweep in the same directory that this one does not
-    contain (their directories are kept; ``sweep.json`` describes this sweep).
+    contain (their directories are kept; ``sweep.json`` describes this sweep);
+    ``replaced`` is that earlier sweep's record, kept as ``sweep-<created>.json``
+    when this sweep starts.
     """
 
     out: Path
@@ -145,6 +147,7 @@ class SweepPlan:
     code_version: dict = field(default_factory=dict)
     duplicates: int = 0
     dropped: list[str] = field(default_factory=list)
+    replaced: dict | None = None
 
     @property
     def pending(self) -> list[SweepRun]:
@@ -243,6 +246,7 @@ def plan_sweep(
     if previous is not None:
         same = all(previous.get(k) == v for k, v in _specification(plan).items())
         plan.created = previous.get("created", plan.created) if same else plan.created
+        plan.replaced = None if same else previous
         ids = {run.id for run in plan.runs}
         plan.dropped = [r["id"] for r in previous.get("runs", []) if r.get("id") not in ids]
     return plan
@@ -311,6 +315,10 @@ def run_sweep(
     (unfinished runs ``pending``) and the interruption propagates.
     """
     plan.out.mkdir(parents=True, exist_ok=True)
+    if plan.replaced is not None:
+        stamp = "".join(c for c in str(plan.replaced.get("created", "")) if c.isalnum())
+        archive = plan.out / f"sweep-{stamp or 'earlier'}.json"
+        atomic_write_text(archive, json.dumps(plan.replaced, indent=2))
     plan.write()
     written = time.monotonic()
     try:
@@ -441,7 +449,12 @@ class _Dask(_Backend):
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
             )
-        self.client = Client(self.cluster)
+        try:
+            self.client = Client(self.cluster)
+        except BaseException:
+            self.client = None
+            self.close()
+            raise
         self.slots = n
         self.description = f"a local Dask cluster of {n} single-threaded processes"
 
@@ -469,10 +482,11 @@ class _Dask(_Backend):
             yield by_key[future.key], outcome
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.cancel([f for f in self.futures if not f.done()])
-        with contextlib.suppress(Exception):
-            self.client.close(timeout=10)
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.cancel([f for f in self.futures if not f.done()])
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=10)
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close(timeout=20)

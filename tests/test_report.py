@@ -327,3 +327,12 @@ def test_report_help_has_examples(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and "--out FILE_OR_DIR" in text
+
+
+def test_a_sweep_over_the_run_length_reports(tmp_path):
+    plan = plan_sweep("mad-fresh-data", out=tmp_path / "s", grid=["steps=2,3"], overrides=SMALL)
+    with sweep_backend(workers=0) as backend:
+        run_sweep(plan, backend)
+    report = write_report(tmp_path / "s")
+    html = _check_self_contained(report)
+    assert "<th>2</th>" in html and "<th>3</th>" in html

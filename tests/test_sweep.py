@@ -338,3 +338,19 @@ def test_the_sweep_command_has_help_with_examples(capsys):
     text = capsys.readouterr().out
     assert "--grid" in text and "--sample" in text and "--address" in text
     assert "ecosystem sweep baseline" in text and "resumes" in text
+
+
+def test_a_different_sweep_into_the_same_directory_keeps_the_earlier_record(
+    tmp_path, serial_sweep
+):
+    out = tmp_path / "sweep"
+    shutil.copytree(serial_sweep, out)
+    before = json.loads((out / "sweep.json").read_text())
+    narrower = plan_sweep(TINY, out=out, grid=["companies.alpha.bias=1.0"], seeds=1)
+    with sweep_backend(workers=0) as backend:
+        run_sweep(narrower, backend)
+    (archived,) = out.glob("sweep-*.json")
+    assert json.loads(archived.read_text()) == before
+    assert len(json.loads((out / "sweep.json").read_text())["runs"]) == 1
+    same = plan_sweep(TINY, out=out, grid=["companies.alpha.bias=1.0"], seeds=1)
+    assert same.replaced is None  # resuming the same sweep archives nothing
