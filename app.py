@@ -28,31 +28,21 @@ from ecosystem.explorer import (
     TABS,
     figures_zip,
     generation_figure,
+    headlines,
     lever_fields,
+    live_series,
     network_figure,
     overlay_figure,
     overrides_from,
     tab_figure,
 )
-from ecosystem.figures import metric_unit, x_axis
+from ecosystem.figures import x_axis
 from ecosystem.report import write_report
 from ecosystem.runstore import RunJob, RunResult, RunStore, load_run, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
-LIVE_SERIES = {
-    ("web", "synthetic_share"): "web: synthetic share",
-    ("web_new", "synthetic_share"): "new pages: synthetic share",
-    ("web", "recall"): "web: recall (diversity)",
-    ("web", "precision"): "web: precision (quality)",
-}
 LIVE_REDRAWS = 40
-HEADLINES = (
-    ("web", "synthetic_share", "AI-written share of the web"),
-    ("web", "recall", "Web diversity (recall)"),
-    ("web", "precision", "Web quality (precision)"),
-    ("creators", "active", "Active creators"),
-)
 TAB_NOTES = {
     "Quality and diversity": (
         "**Precision** is the share of content that looks like real human culture (quality); "
@@ -137,7 +127,13 @@ def sidebar(store: RunStore):
     try:
         base = load_scenario(source)
     except (ScenarioError, ValueError, OSError) as error:
-        bar.error(f"Cannot read the scenario: {error}")
+        hint = (
+            " (an uploaded file may extend a packaged scenario by name, e.g. "
+            'extends = "baseline", not another file)'
+            if uploaded is not None
+            else ""
+        )
+        bar.error(f"Cannot read the scenario: {error}{hint}")
         return None
     bar.caption(base.description or "(no description)")
     form_key = f"{base.name}:{scenario_hash(base)[:8]}"
@@ -290,18 +286,6 @@ def follow(job: RunJob) -> None:
     st.toast(f"{job.result.label}: done")
 
 
-def live_series(steps) -> pd.DataFrame:
-    """The live chart's series from the rows of the steps done so far."""
-    points = []
-    for step, rows in steps:
-        point = {"step": step}
-        for _, scope, metric, value in rows:
-            if (scope, metric) in LIVE_SERIES:
-                point[LIVE_SERIES[(scope, metric)]] = value
-        points.append(point)
-    return pd.DataFrame(points).set_index("step")
-
-
 def show_run(result: RunResult) -> None:
     """Make ``result`` the run the tabs show, and the first of this session's runs."""
     history = st.session_state.setdefault("history", [])
@@ -322,7 +306,7 @@ def show_results(store: RunStore) -> None:
     if result.manifest.get("scenario_hash") != st.session_state.get("pending"):
         st.info("The settings in the sidebar have changed since this run: press **Run**.")
     st.subheader(f"{result.label}")
-    headlines(result)
+    show_headlines(result)
     names = [*TABS, "Network", "Compare", "Export"]
     tabs = dict(zip(names, st.tabs(names), strict=True))
     axis = x_axis(result.manifest)
@@ -360,26 +344,20 @@ def cached_run(directory: str) -> RunResult:
     return load_run(directory)
 
 
-def headlines(result: RunResult) -> None:
+def show_headlines(result: RunResult) -> None:
     """Four numbers at the end of the run, with their change since step 0."""
-    frame = result.frame
-    last = frame["step"].max()
-    columns = st.columns(len(HEADLINES))
-    for column, (scope, metric, label) in zip(columns, HEADLINES, strict=True):
-        rows = frame[(frame["scope"] == scope) & (frame["metric"] == metric)]
-        if rows.empty:
-            continue
-        start = rows.loc[rows["step"].idxmin(), "value"]
-        end = rows.loc[rows["step"].idxmax(), "value"]
-        text = f"{end:,.0f}" if metric == "active" else f"{end:.3f}"
-        delta = f"{end - start:+,.0f}" if metric == "active" else f"{end - start:+.3f}"
+    numbers = headlines(result.frame)
+    for column, number in zip(st.columns(max(len(numbers), 1)), numbers, strict=False):
         column.metric(
-            label,
-            text,
-            delta,
-            delta_color="off",
-            help=f"At step {last}; change since step 0. Unit: {metric_unit(metric)}.",
+            number.label, number.value, number.change, delta_color="off", help=number.help
         )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_network_figure(directory: str):
+    """The network figure of a run directory, laid out once per server."""
+    result = cached_run(directory)
+    return network_figure(result.network, seed=int(result.manifest.get("seed", 0)))
 
 
 def network_tab(result: RunResult) -> None:
@@ -395,7 +373,7 @@ def network_tab(result: RunResult) -> None:
         "spring layout. Colour: who wrote the page; size: its traffic (visits per month)."
     )
     st.plotly_chart(
-        network_figure(result.network, seed=int(result.manifest.get("seed", 0))),
+        cached_network_figure(str(result.directory)),
         width="stretch",
         key="network",
     )

@@ -41,11 +41,14 @@ from ecosystem.scenario import FieldDoc, Scenario, describe_fields
 
 __all__ = [
     "TABS",
+    "Headline",
     "LeverField",
     "TabSeries",
     "figures_zip",
     "generation_figure",
+    "headlines",
     "lever_fields",
+    "live_series",
     "network_figure",
     "overlay_figure",
     "overrides_from",
@@ -299,6 +302,75 @@ def generation_figure(frame: pd.DataFrame, metrics: Sequence[str]) -> go.Figure 
         figure.update_xaxes(title_text="model generation", dtick=1, row=row, col=col)
         figure.update_yaxes(title_text=metric_unit(metric), row=row, col=col)
     return figure
+
+
+LIVE_SERIES = {
+    ("web", "synthetic_share"): "web: synthetic share",
+    ("web_new", "synthetic_share"): "new pages: synthetic share",
+    ("web", "recall"): "web: recall (diversity)",
+    ("web", "precision"): "web: precision (quality)",
+    ("model", "precision"): "model: precision (quality)",
+    ("model", "recall"): "model: recall (diversity)",
+    ("training", "synthetic_share"): "training data: synthetic share",
+}
+"""The series drawn while a run goes on (those its mode has)."""
+
+HEADLINE_SERIES = (
+    ("web", "synthetic_share", "AI-written share of the web"),
+    ("web", "recall", "Web diversity (recall)"),
+    ("web", "precision", "Web quality (precision)"),
+    ("creators", "active", "Active creators"),
+    ("model", "precision", "Model quality (precision)"),
+    ("model", "recall", "Model diversity (recall)"),
+    ("model", "tail_mass_ratio", "Model tail mass (1 = truth)"),
+    ("training", "synthetic_share", "Synthetic share of training data"),
+)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number: its value at the last step and its change since step 0."""
+
+    label: str
+    value: str
+    change: str
+    help: str
+
+
+def headlines(frame: pd.DataFrame, most: int = 4) -> list[Headline]:
+    """Up to ``most`` headline numbers of a run, from the series it has."""
+    found = []
+    last = frame["step"].max()
+    for scope, metric, label in HEADLINE_SERIES:
+        rows = frame[(frame["scope"] == scope) & (frame["metric"] == metric)].dropna(
+            subset=["value"]
+        )
+        if rows.empty:
+            continue
+        start = rows.loc[rows["step"].idxmin(), "value"]
+        end = rows.loc[rows["step"].idxmax(), "value"]
+        count = metric == "active"
+        found.append(
+            Headline(
+                label,
+                f"{end:,.0f}" if count else f"{end:.3f}",
+                f"{end - start:+,.0f}" if count else f"{end - start:+.3f}",
+                f"At step {last}; change since step 0. Unit: {metric_unit(metric)}.",
+            )
+        )
+    return found[:most]
+
+
+def live_series(steps: Sequence[tuple[int, Sequence]]) -> pd.DataFrame:
+    """The live chart's series (one column each) from the rows of the steps done so far."""
+    points = []
+    for step, rows in steps:
+        point = {"step": step}
+        for _, scope, metric, value in rows:
+            if (scope, metric) in LIVE_SERIES:
+                point[LIVE_SERIES[(scope, metric)]] = value
+        points.append(point)
+    return pd.DataFrame(points).set_index("step")
 
 
 ORIGIN_COLOURS = {"human": "#1f77b4", "AI": "#d62728", "AI-assisted": "#ff7f0e"}

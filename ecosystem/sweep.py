@@ -328,6 +328,12 @@ def run_sweep(
                 outcome["error"],
                 outcome["seconds"],
             )
+            if run.status == "complete" and _complete_run(run.directory, run.hash) is None:
+                run.status = "failed"
+                run.error = (
+                    f"the worker finished, but {run.directory} holds no complete run here: "
+                    "is OUT on a file system that the workers share?"
+                )
             if time.monotonic() - written >= RECORD_INTERVAL:
                 plan.write()
                 written = time.monotonic()

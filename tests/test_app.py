@@ -213,3 +213,17 @@ def test_bad_address_parameters_are_ignored_with_a_warning(tmp_path, monkeypatch
     warnings = " ".join(w.value for w in at.warning)
     assert "seed='abc' ignored" in warnings and "steps='0' ignored" in warnings
     assert _widget(at.number_input, "Steps").value == 6
+
+
+def test_a_lab_scenario_runs_and_shows_its_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOSYSTEM_APP_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"scenario": "mad-fully-synthetic", "steps": "2"})
+    at.run()
+    assert next(e.label for e in at.sidebar.expander) == "Lab loop"
+    _run(at)
+    assert next(m.label for m in at.metric) == "Model quality (precision)"
+    quality = at.tabs[0].get("plotly_chart")
+    assert quality
+    assert any("no web, creators or companies" in i.value for i in at.tabs[1].info)
+    assert any("Only ecosystem runs" in i.value for i in at.tabs[4].info)

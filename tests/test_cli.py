@@ -209,3 +209,12 @@ def test_history_cannot_be_combined_with_single_checks(capsys):
     assert main(["validate", "--history", "--check", "bias"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--history" in err
+
+
+def test_an_out_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = main(["run", "accumulate", "--steps", "1", "--out", str(blocker / "run")])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and error.startswith("error: ") and "\n" not in error
+    assert str(blocker) in error

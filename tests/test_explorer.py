@@ -14,7 +14,9 @@ from ecosystem.explorer import (
     TABS,
     figures_zip,
     generation_figure,
+    headlines,
     lever_fields,
+    live_series,
     network_figure,
     overlay_figure,
     overrides_from,
@@ -161,3 +163,35 @@ def test_figures_zip_holds_pngs_one_html_and_the_manifest(result):
         assert html.count("Plotly.newPlot") == len(pngs)
         assert json.loads(archive.read("manifest.json"))["scenario"] == "tiny-web"
     assert len(data) < 8_000_000
+
+
+def test_headlines_and_live_series_of_an_ecosystem_run(result):
+    numbers = headlines(result.frame)
+    assert [n.label for n in numbers] == [
+        "AI-written share of the web",
+        "Web diversity (recall)",
+        "Web quality (precision)",
+        "Active creators",
+    ]
+    web = result.frame[(result.frame.scope == "web") & (result.frame.metric == "recall")]
+    assert numbers[1].value == f"{web.loc[web.step.idxmax(), 'value']:.3f}"
+    steps = [(step, rows.itertuples(index=False)) for step, rows in _steps(result.frame)]
+    live = live_series(steps)
+    assert list(live.index) == sorted(result.frame.step.unique())
+    assert "web: synthetic share" in live.columns and "model: recall (diversity)" not in live
+
+
+def test_headlines_of_a_lab_run_are_the_models(tmp_path):
+    lab = RunStore(tmp_path).run(load_scenario("mad-fully-synthetic", ["steps=2"]))
+    assert [n.label for n in headlines(lab.frame)] == [
+        "Model quality (precision)",
+        "Model diversity (recall)",
+        "Model tail mass (1 = truth)",
+        "Synthetic share of training data",
+    ]
+    assert lab.network is None
+
+
+def _steps(frame):
+    columns = ["generation", "scope", "metric", "value"]
+    return [(step, rows[columns]) for step, rows in frame.groupby("step")]

@@ -340,9 +340,7 @@ def test_the_sweep_command_has_help_with_examples(capsys):
     assert "ecosystem sweep baseline" in text and "resumes" in text
 
 
-def test_a_different_sweep_into_the_same_directory_keeps_the_earlier_record(
-    tmp_path, serial_sweep
-):
+def test_a_different_sweep_into_the_same_directory_keeps_the_earlier_record(tmp_path, serial_sweep):
     out = tmp_path / "sweep"
     shutil.copytree(serial_sweep, out)
     before = json.loads((out / "sweep.json").read_text())
