@@ -16,7 +16,6 @@ import json
 import os
 import shlex
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -257,7 +256,6 @@ def follow(job: RunJob) -> None:
     """Progress bar and live chart of a run in the background, until it ends. The run goes
     on if the page reloads (a changed widget, another tab): the page picks it up again."""
     scenario = job.scenario
-    started = time.perf_counter()
     bar = st.progress(0.0, text=f"Starting {scenario.name} (seed {scenario.seed})…")
     chart = st.empty()
     drawn = 0
@@ -265,7 +263,7 @@ def follow(job: RunJob) -> None:
     while True:
         ended = job.wait(0.25)
         step = job.step
-        elapsed = time.perf_counter() - started
+        elapsed = job.elapsed
         if step >= 0:
             bar.progress(
                 min(step / scenario.steps, 1.0),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class RunJob:
         self.steps: list[tuple[int, list]] = []
         self.result: RunResult | None = None
         self.error: BaseException | None = None
+        self.started = time.monotonic()
         self._thread = threading.Thread(
             target=self._work,
             args=(store, command),
@@ -95,8 +97,15 @@ class RunJob:
         )
 
     def start(self) -> RunJob:
+        """Start the run's thread (once)."""
+        self.started = time.monotonic()
         self._thread.start()
         return self
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
 
     @property
     def done(self) -> bool:
