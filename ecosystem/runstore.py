@@ -12,6 +12,7 @@ run of a compare or sweep directory, for comparison.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -23,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.network import NetworkSample, read_network
-from ecosystem.results import StepRows, read_manifest, read_timeseries
+from ecosystem.results import StepRows, git_commit, read_manifest, read_timeseries
 from ecosystem.runner import run_scenario
 from ecosystem.scenario import Scenario, scenario_hash
 
@@ -133,11 +134,12 @@ class RunJob:
 
 
 class RunStore:
-    """Run directories under ``root``, one per resolved scenario (seed included).
+    """Run directories under ``root``, one per resolved scenario (seed included) and code
+    version (the git commit of the source tree, when it is a checkout).
 
     :meth:`run` returns the stored run when the same resolved scenario already
-    finished, and otherwise simulates it (a partial directory left by an
-    interrupted run is replaced).
+    finished with the same code, and otherwise simulates it (a partial directory
+    left by an interrupted run is replaced).
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -145,10 +147,12 @@ class RunStore:
         self._runs: dict[str, RunResult] = {}
         self._jobs: dict[str, RunJob] = {}
         self._lock = threading.Lock()
+        self.code = git_commit()
 
     def directory_for(self, scenario: Scenario) -> Path:
-        """Where the run of ``scenario`` lives."""
-        digest = scenario_hash(scenario)[:HASH_CHARS]
+        """Where the run of ``scenario`` with this code lives."""
+        key = f"{scenario_hash(scenario)}\n{self.code or ''}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:HASH_CHARS]
         return self.root / f"{scenario.name}-s{scenario.seed}-{digest}"
 
     def cached(self, scenario: Scenario) -> RunResult | None:
@@ -161,7 +165,11 @@ class RunStore:
             manifest = read_manifest(directory)
         except (FileNotFoundError, ValueError):
             return None
-        if manifest.get("status") != "complete" or manifest.get("scenario_hash") != digest:
+        if (
+            manifest.get("status") != "complete"
+            or manifest.get("scenario_hash") != digest
+            or manifest.get("git_commit") != self.code
+        ):
             return None
         result = load_run(directory)
         self._runs[digest] = result

@@ -102,3 +102,11 @@ def test_a_failed_job_keeps_its_error_and_is_started_again(tmp_path):
     again = store.submit(broken)
     assert again is not job
     again.wait(120)
+
+
+def test_runs_of_other_code_are_not_reused(tmp_path, scenario):
+    RunStore(tmp_path).run(scenario)
+    other = RunStore(tmp_path)
+    other.code = "another-commit"
+    assert other.cached(scenario) is None
+    assert other.directory_for(scenario) != RunStore(tmp_path).directory_for(scenario)
