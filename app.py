@@ -37,7 +37,7 @@ from ecosystem.explorer import (
 )
 from ecosystem.figures import x_axis
 from ecosystem.report import write_report
-from ecosystem.runstore import RunJob, RunResult, RunStore, load_run, load_runs
+from ecosystem.runstore import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
@@ -300,7 +300,7 @@ def show_results(store: RunStore) -> None:
     if current is None:
         st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
         return
-    result = cached_run(current)
+    result = store.load(current)
     if result.manifest.get("scenario_hash") != st.session_state.get("pending"):
         st.info("The settings in the sidebar have changed since this run: press **Run**.")
     st.subheader(f"{result.label}")
@@ -329,17 +329,11 @@ def show_results(store: RunStore) -> None:
                     "training data, no web, creators or companies."
                 )
     with tabs["Network"]:
-        network_tab(result)
+        network_tab(store, result)
     with tabs["Compare"]:
         compare_tab(store, result)
     with tabs["Export"]:
         export_tab(result)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_run(directory: str) -> RunResult:
-    """A run directory, read once per server."""
-    return load_run(directory)
 
 
 def show_headlines(result: RunResult) -> None:
@@ -352,13 +346,13 @@ def show_headlines(result: RunResult) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def cached_network_figure(directory: str):
+def cached_network_figure(_store: RunStore, directory: str):
     """The network figure of a run directory, laid out once per server."""
-    result = cached_run(directory)
+    result = _store.load(directory)
     return network_figure(result.network, seed=int(result.manifest.get("seed", 0)))
 
 
-def network_tab(result: RunResult) -> None:
+def network_tab(store: RunStore, result: RunResult) -> None:
     """The sampled link graph of the final web and who wrote it."""
     if result.network is None:
         st.info("Only ecosystem runs that finished keep a sample of their web.")
@@ -371,7 +365,7 @@ def network_tab(result: RunResult) -> None:
         "spring layout. Colour: who wrote the page; size: its traffic (visits per month)."
     )
     st.plotly_chart(
-        cached_network_figure(str(result.directory)),
+        cached_network_figure(store, str(result.directory)),
         width="stretch",
         key="network",
     )
@@ -388,9 +382,9 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     )
     known = dict(store.finished())
     for directory in st.session_state.get("history", []):
-        known.setdefault(cached_run(directory).label, directory)
+        known.setdefault(store.load(directory).label, directory)
     for directory in st.session_state.get("loaded", []):
-        known.setdefault(cached_run(directory).label, directory)
+        known.setdefault(store.load(directory).label, directory)
     path = st.text_input(
         "Add a run directory, or a compare or sweep directory (all its runs)",
         placeholder="runs/baseline-s0",
@@ -417,7 +411,7 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     if not chosen:
         st.info("Choose one or more runs.")
         return
-    runs = [cached_run(known[label]) for label in chosen]
+    runs = [store.load(known[label]) for label in chosen]
     frame = pd.concat(
         [r.frame.assign(label=r.label, scenario=r.label) for r in runs], ignore_index=True
     )

@@ -24,7 +24,13 @@ import pandas as pd
 
 from ecosystem.figures import XAxis, series_figure_html, series_figure_png, x_axis
 from ecosystem.intervals import CONFIDENCE, mean_interval, welch_p_value
-from ecosystem.results import atomic_write_text, read_manifest, read_timeseries
+from ecosystem.results import (
+    atomic_write_text,
+    is_run_directory,
+    read_manifest,
+    read_status,
+    read_timeseries,
+)
 from ecosystem.runner import run_scenario
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
@@ -193,7 +199,7 @@ def plan_runs(
     scenarios: dict[str, ScenarioRuns] = {}
     for source in sources:
         path = Path(source)
-        if _holds_results(path):
+        if is_run_directory(path):
             _add_run_directory(scenarios, source, path)
         elif path.is_dir():
             raise ScenarioError(
@@ -378,10 +384,6 @@ def _cell(row: dict) -> str:
 def series_label(scope: str, metric: str) -> str:
     """How a key series is named in tables: ``web precision``."""
     return f"{scope} {metric.replace('_', ' ')}"
-
-
-def _holds_results(path: Path) -> bool:
-    return path.is_dir() and any((path / name).exists() for name in ("manifest.json", "parts"))
 
 
 def _scenario_runs(source: str, extra: list[str], seeds: int, out: Path) -> ScenarioRuns:
@@ -587,7 +589,7 @@ def _record(comparison: Comparison) -> dict:
                         "seed": run.seed,
                         "scenario_hash": run.scenario_hash,
                         "action": run.action,
-                        "status": _status(run.directory),
+                        "status": read_status(run.directory),
                     }
                     for run in group.runs
                 ],
@@ -595,10 +597,3 @@ def _record(comparison: Comparison) -> dict:
             for group in comparison.scenarios
         ],
     }
-
-
-def _status(directory: Path) -> str | None:
-    try:
-        return read_manifest(directory).get("status")
-    except (OSError, ValueError):
-        return None

@@ -37,7 +37,7 @@ from ecosystem.figures import (
     x_axis,
 )
 from ecosystem.network import NetworkSample, layout
-from ecosystem.scenario import FieldDoc, Scenario, describe_fields
+from ecosystem.scenario import FieldDoc, Scenario, describe_fields, value_at
 
 __all__ = [
     "TABS",
@@ -127,7 +127,7 @@ def lever_fields(scenario: Scenario) -> list[LeverField]:
             if not any(_matches(doc.path, pattern) for pattern in patterns):
                 continue
             for path in _concrete_paths(doc.path, scenario):
-                fields.append(_lever(doc, path, group, _value_at(scenario, path)))
+                fields.append(_lever(doc, path, group, value_at(scenario, path)))
     return fields
 
 
@@ -139,7 +139,7 @@ def overrides_from(values: Mapping[str, Any], scenario: Scenario) -> list[str]:
     """
     overrides = []
     for path, value in values.items():
-        current = _value_at(scenario, path)
+        current = value_at(scenario, path)
         if isinstance(value, str) and not isinstance(current, str):
             value = _parse_schedule(path, value)
         if _same(value, current):
@@ -464,13 +464,6 @@ def _concrete_paths(path: str, scenario: Scenario) -> list[str]:
     if "<name>" not in path:
         return [path]
     return [path.replace("<name>", name) for name in scenario.companies]
-
-
-def _value_at(scenario: Scenario, path: str) -> Any:
-    node: Any = scenario
-    for part in path.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
-    return node
 
 
 def _lever(doc: FieldDoc, path: str, group: str, value: Any) -> LeverField:

@@ -44,7 +44,13 @@ from ecosystem.compare import (
 )
 from ecosystem.figures import PALETTE, XAxis, legend_columns, metric_unit, series_figure_png, x_axis
 from ecosystem.intervals import CONFIDENCE, interval_table
-from ecosystem.results import atomic_write_bytes, atomic_write_text, read_manifest, read_timeseries
+from ecosystem.results import (
+    atomic_write_bytes,
+    atomic_write_text,
+    is_run_directory,
+    read_manifest,
+    read_timeseries,
+)
 from ecosystem.scenario import describe_fields
 from ecosystem.sweep import read_sweep
 
@@ -102,7 +108,7 @@ def report_kind(path: str | Path) -> Kind:
         return "sweep"
     if (path / "compare.json").is_file():
         return "compare"
-    if (path / "manifest.json").is_file() or (path / "parts").is_dir():
+    if is_run_directory(path):
         return "run"
     raise ValueError(
         f"{path}: not a results directory (no manifest.json, compare.json or sweep.json)"
@@ -306,7 +312,7 @@ def _compare_run_directories(path: Path, record: Mapping) -> list[Path]:
             listed = Path(run["directory"])
             moved = path / "runs" / listed.name
             candidates = [listed, moved] if listed.is_absolute() else [moved, listed]
-            here = next((c for c in candidates if _holds_run(c)), None)
+            here = next((c for c in candidates if is_run_directory(c)), None)
             if here is None:
                 raise ValueError(
                     f"{path}: compare.json lists the run directory {listed}, which holds no results"
@@ -808,12 +814,6 @@ def _series_of(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise ValueError(f"{path}: the run holds no completed step")
     return frame
-
-
-def _holds_run(path: Path) -> bool:
-    return path.is_dir() and any(
-        (path / name).exists() for name in ("manifest.json", "timeseries.parquet", "parts")
-    )
 
 
 def _manifest(path: Path) -> dict:

@@ -38,7 +38,9 @@ __all__ = [
     "RunWriter",
     "StepRows",
     "atomic_write_text",
+    "is_run_directory",
     "read_manifest",
+    "read_status",
     "read_timeseries",
     "summarise",
 ]
@@ -215,6 +217,23 @@ def read_timeseries(directory: str | Path) -> pd.DataFrame:
 def read_manifest(directory: str | Path) -> dict:
     """The manifest of a run directory."""
     return json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def is_run_directory(path: str | Path) -> bool:
+    """Whether ``path`` is a run directory: it holds a manifest, step parts or a series."""
+    path = Path(path)
+    return path.is_dir() and any(
+        (path / name).exists() for name in ("manifest.json", PARTS, "timeseries.parquet")
+    )
+
+
+def read_status(directory: str | Path) -> str | None:
+    """The status in a run directory's manifest (``complete``, ``running``, ...), or None
+    when it has no readable manifest."""
+    try:
+        return read_manifest(directory).get("status")
+    except (OSError, ValueError):
+        return None
 
 
 def _read_parts(directory: Path) -> pa.Table:

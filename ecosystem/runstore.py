@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.network import NetworkSample, read_network
-from ecosystem.results import StepRows, git_commit, read_manifest, read_timeseries
+from ecosystem.results import StepRows, git_commit, read_manifest, read_status, read_timeseries
 from ecosystem.runner import run_scenario
 from ecosystem.scenario import Scenario, scenario_hash
 
@@ -71,7 +71,7 @@ def load_runs(directory: str | Path) -> list[RunResult]:
     complete = [
         load_run(manifest.parent)
         for manifest in sorted(directory.glob("runs/*/manifest.json"))
-        if read_manifest(manifest.parent).get("status") == "complete"
+        if read_status(manifest.parent) == "complete"
     ]
     if not complete:
         raise FileNotFoundError(
@@ -145,6 +145,7 @@ class RunStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self._runs: dict[str, RunResult] = {}
+        self._loaded: dict[str, RunResult] = {}
         self._jobs: dict[str, RunJob] = {}
         self._lock = threading.Lock()
         self.code = git_commit()
@@ -193,6 +194,13 @@ class RunStore:
         result = load_run(directory)
         self._runs[scenario_hash(scenario)] = result
         return result
+
+    def load(self, directory: str | Path) -> RunResult:
+        """A finished run directory from anywhere, read once (its results do not change)."""
+        key = str(Path(directory).resolve())
+        if key not in self._loaded:
+            self._loaded[key] = load_run(directory)
+        return self._loaded[key]
 
     def submit(self, scenario: Scenario, *, command: str = "") -> RunJob:
         """Start the run of ``scenario`` in a background thread, or return the job already

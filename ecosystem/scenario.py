@@ -54,6 +54,7 @@ __all__ = [
     "load_scenario",
     "scenario_hash",
     "schema_markdown",
+    "value_at",
 ]
 
 
@@ -688,6 +689,15 @@ def scenario_hash(scenario: Scenario) -> str:
     """Content hash of a resolved scenario (sha256 of its canonical JSON)."""
     canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The resolved value at the dotted ``path`` of a scenario (``companies.alpha.bias``),
+    typed as the schema made it."""
+    node: Any = scenario
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
 
 
 def available_scenarios() -> dict[str, Path]:

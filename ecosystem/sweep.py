@@ -50,9 +50,10 @@ from ecosystem.results import (
     git_commit,
     package_versions,
     read_manifest,
+    read_status,
 )
 from ecosystem.runner import run_scenario, simulate
-from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash, value_at
 
 __all__ = [
     "SweepPlan",
@@ -208,7 +209,7 @@ def plan_sweep(
     ranges_parsed = _parse_ranges(ranges, sample)
     _check_keys([*grid_raw, *ranges_parsed], fixed)
     grid_values = {
-        key: [_resolved(load_scenario(source, [*fixed, f"{key}={text}"]), key) for text in texts]
+        key: [value_at(load_scenario(source, [*fixed, f"{key}={text}"]), key) for text in texts]
         for key, texts in grid_raw.items()
     }
     sample_points, sample_spec = _sample(source, fixed, base, sample, ranges_parsed)
@@ -605,7 +606,7 @@ def _numeric_kind(source: str, fixed: list[str], key: str, bounds: tuple[float, 
     kinds = set()
     for bound in bounds:
         text = str(int(bound)) if float(bound).is_integer() else repr(bound)
-        value = _resolved(load_scenario(source, [*fixed, f"{key}={text}"]), key)
+        value = value_at(load_scenario(source, [*fixed, f"{key}={text}"]), key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioError(
                 f"--range {key}: the field is not numeric (value {value!r}); use --grid"
@@ -633,7 +634,7 @@ def _plan_run(
     directory = out / RUNS / run_id
     run = SweepRun(
         id=run_id,
-        parameters={key: _resolved(scenario, key) for key, _ in pairs},
+        parameters={key: value_at(scenario, key) for key, _ in pairs},
         seed=seed,
         hash=digest,
         directory=directory,
@@ -642,10 +643,7 @@ def _plan_run(
     seconds = _complete_run(directory, digest)
     if seconds is not None:
         run.status, run.seconds = "complete", seconds
-    elif (
-        _manifest_hash(directory) not in (None, digest)
-        and _manifest_status(directory) == "complete"
-    ):
+    elif _manifest_hash(directory) not in (None, digest) and read_status(directory) == "complete":
         raise ScenarioError(
             f"run directory {directory} holds a different complete run; remove it or choose "
             "another --out"
@@ -660,14 +658,6 @@ def run_hash(scenario: Scenario) -> str:
 
 def _hash(scenario_digest: str, version: str) -> str:
     return hashlib.sha256(f"{scenario_digest}\n{version}".encode()).hexdigest()
-
-
-def _resolved(scenario: Scenario, key: str) -> Any:
-    """The resolved value at the dotted ``key`` of a scenario (typed as the schema made it)."""
-    node: Any = scenario
-    for part in key.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
-    return node
 
 
 def _complete_run(directory: Path, digest: str) -> float | None:
@@ -691,13 +681,6 @@ def _manifest_hash(directory: Path, manifest: dict | None = None) -> str | None:
     version = (manifest.get("versions") or {}).get("web-ecosystem", "unknown")
     digest = manifest.get("scenario_hash")
     return None if digest is None else _hash(digest, version)
-
-
-def _manifest_status(directory: Path) -> str | None:
-    try:
-        return read_manifest(directory).get("status")
-    except (OSError, ValueError):
-        return None
 
 
 def _specification(plan: SweepPlan) -> dict:

@@ -91,3 +91,21 @@ def test_atomic_write_replaces_whole_file(tmp_path):
 def test_read_timeseries_of_empty_directory_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no time series"):
         read_timeseries(tmp_path)
+
+
+def test_read_status_of_a_run_directory(tmp_path):
+    from ecosystem.results import read_status
+
+    assert read_status(tmp_path) is None
+    (tmp_path / "manifest.json").write_text('{"status": "complete"}')
+    assert read_status(tmp_path) == "complete"
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert read_status(tmp_path) is None
+
+
+def test_is_run_directory(tmp_path):
+    from ecosystem.results import is_run_directory
+
+    assert not is_run_directory(tmp_path) and not is_run_directory(tmp_path / "missing")
+    (tmp_path / "parts").mkdir()
+    assert is_run_directory(tmp_path)

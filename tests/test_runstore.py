@@ -110,3 +110,10 @@ def test_runs_of_other_code_are_not_reused(tmp_path, scenario):
     other.code = "another-commit"
     assert other.cached(scenario) is None
     assert other.directory_for(scenario) != RunStore(tmp_path).directory_for(scenario)
+
+
+def test_load_reads_a_directory_once(tmp_path, scenario):
+    store = RunStore(tmp_path)
+    directory = store.run(scenario).directory
+    fresh = RunStore(tmp_path)
+    assert fresh.load(directory) is fresh.load(str(directory))

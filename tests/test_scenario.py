@@ -169,3 +169,12 @@ def test_overriding_the_model_name_drops_the_inherited_parameters():
     assert s.companies["alpha"].model.name == "kde" and s.companies["alpha"].model.params == {}
     s = load_scenario("baseline", ["companies.alpha.model.name=gmm"])
     assert s.companies["alpha"].model.params["components"] == 50
+
+
+def test_value_at_reads_a_dotted_path_through_named_tables():
+    from ecosystem.scenario import value_at
+
+    scenario = load_scenario("baseline", ["companies.alpha.bias=0.7"])
+    assert value_at(scenario, "companies.alpha.bias") == 0.7
+    assert value_at(scenario, "policy.detection.enabled") is False
+    assert value_at(scenario, "steps") == scenario.steps
