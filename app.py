@@ -22,8 +22,10 @@ import pandas as pd
 import streamlit as st
 
 from ecosystem import ScenarioError, available_scenarios, load_scenario
-from ecosystem.compare import DEFAULT_WINDOW, end_of_run
-from ecosystem.explorer import (
+from ecosystem.experiments.compare import DEFAULT_WINDOW, end_of_run
+from ecosystem.experiments.figures import x_axis
+from ecosystem.experiments.report import write_report
+from ecosystem.interfaces.explorer import (
     TABS,
     figures_zip,
     generation_figure,
@@ -35,9 +37,7 @@ from ecosystem.explorer import (
     overrides_from,
     tab_figure,
 )
-from ecosystem.figures import x_axis
-from ecosystem.report import write_report
-from ecosystem.runstore import RunJob, RunResult, RunStore, load_runs
+from ecosystem.runs.store import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"

@@ -25,9 +25,9 @@ import mesa
 import numpy as np
 import torch
 
-from ecosystem.model import PHASES, EcosystemModel
 from ecosystem.scenario import load_scenario
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.model import PHASES, EcosystemModel
+from ecosystem.world.web import HUMAN, Web
 
 SCENARIO = "baseline"
 # Overrides of `baseline` per size, besides the per-company ones of COMPANY_OVERRIDES. 10k and

@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from ecosystem.culture import Culture
-from ecosystem.metrics import (
+from ecosystem.measure.metrics import (
     Reference,
     density_coverage,
     evaluate,
@@ -17,6 +16,7 @@ from ecosystem.metrics import (
     precision_recall,
     subsample,
 )
+from ecosystem.world.culture import Culture
 
 SAMPLE_SIZE = 5_000
 DIMENSIONS = 16

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ecosystem.sweep import plan_sweep, run_sweep, sweep_backend
+from ecosystem.experiments.sweep import plan_sweep, run_sweep, sweep_backend
 
 SCENARIO = "baseline"
 TRIVIAL = str(Path(__file__).resolve().parent.parent / "tests" / "data" / "tiny-web.toml")
@@ -68,7 +68,7 @@ def cpu_seconds() -> float:
 
 def warm_up() -> None:
     """One step of the tiny scenario, so that imports and first calls stay out of the timings."""
-    from ecosystem.runner import simulate
+    from ecosystem.runs.runner import simulate
     from ecosystem.scenario import load_scenario
 
     for _ in simulate(load_scenario(TRIVIAL, ["steps=1"])):

@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
-from ecosystem.crawl import CRAWLERS, make_crawler
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.crawl import CRAWLERS, make_crawler
+from ecosystem.world.web import HUMAN, Web
 
 PAGES = 1_000_000
 BATCH = 1_000

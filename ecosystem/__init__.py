@@ -7,11 +7,11 @@ and :class:`Scenario` (run definitions), :func:`simulate` and
 :func:`run_checks` (validation against published results).
 """
 
-from ecosystem.culture import Culture
-from ecosystem.results import read_manifest, read_timeseries
-from ecosystem.runner import run_scenario, simulate
+from ecosystem.experiments.sweep import read_sweep
+from ecosystem.runs.results import read_manifest, read_timeseries
+from ecosystem.runs.runner import run_scenario, simulate
 from ecosystem.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
-from ecosystem.sweep import read_sweep
+from ecosystem.world.culture import Culture
 
 __all__ = [
     "Culture",

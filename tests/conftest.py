@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ecosystem.culture import Culture
+from ecosystem.world.culture import Culture
 
 
 @pytest.fixture(scope="session")

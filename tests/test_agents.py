@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from ecosystem.agents import AICompany, HumanCreator
-from ecosystem.model import EcosystemModel
-from ecosystem.policy import Policy
 from ecosystem.scenario import CompanySettings, PolicySettings, load_scenario
-from ecosystem.web import AI, HUMAN
+from ecosystem.world.agents import AICompany, HumanCreator
+from ecosystem.world.model import EcosystemModel
+from ecosystem.world.policy import Policy
+from ecosystem.world.web import AI, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
 NO_POLICY = Policy(PolicySettings())

@@ -1,4 +1,4 @@
-"""Tests for ecosystem.attention: demand split, clicks, AI answers, ranking, topic fidelity."""
+"""Tests for ecosystem.world.attention: demand split, clicks, answers, ranking, topic fidelity."""
 
 import math
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from ecosystem.attention import allocate, topic_fidelity
-from ecosystem.culture import Culture
 from ecosystem.scenario import AttentionSettings
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+from ecosystem.world.attention import allocate, topic_fidelity
+from ecosystem.world.culture import Culture
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 WEIGHTS = np.array([0.5, 0.3, 0.2])
 START = "2022-01"

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ecosystem.cli import main
-from ecosystem.results import read_manifest, read_timeseries
+from ecosystem.interfaces.cli import main
+from ecosystem.runs.results import read_manifest, read_timeseries
 
 SMALL = [
     "--set",
@@ -128,7 +128,7 @@ def _start_long_run(out):
     cmd = [
         sys.executable,
         "-m",
-        "ecosystem.cli",
+        "ecosystem.interfaces.cli",
         "run",
         "accumulate",
         "--steps",

@@ -9,12 +9,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import ecosystem.compare as compare_module
-from ecosystem.cli import main
-from ecosystem.compare import compare, compare_metrics, end_of_run, key_metrics, plan_runs
-from ecosystem.figures import XAxis, bands, x_axis
-from ecosystem.intervals import mean_interval, welch_p_value
-from ecosystem.results import read_manifest
+import ecosystem.experiments.compare as compare_module
+from ecosystem.experiments.compare import (
+    compare,
+    compare_metrics,
+    end_of_run,
+    key_metrics,
+    plan_runs,
+)
+from ecosystem.experiments.figures import XAxis, bands, x_axis
+from ecosystem.experiments.intervals import mean_interval, welch_p_value
+from ecosystem.interfaces.cli import main
+from ecosystem.runs.results import read_manifest
 from ecosystem.scenario import ScenarioError, load_scenario
 
 SMALL = [

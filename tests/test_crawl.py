@@ -1,16 +1,16 @@
-"""Tests for ecosystem.crawl: budgets, eligibility, determinism and each crawler's bias."""
+"""Tests for ecosystem.world.crawl: budgets, eligibility, determinism and each crawler's bias."""
 
 import numpy as np
 import pytest
 
-from ecosystem.crawl import (
+from ecosystem.world.crawl import (
     CRAWLERS,
     LinkFollowingCrawl,
     PopularityCrawl,
     UniformCrawl,
     make_crawler,
 )
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.web import HUMAN, Web
 
 
 def grow(seed: int, *, pages: int = 5000, batch: int = 200, links_per_page: float = 5.0) -> Web:

@@ -1,12 +1,12 @@
-"""Tests for ecosystem.creators: drawing creators, growing the table, drawing authors."""
+"""Tests for ecosystem.world.creators: drawing creators, growing the table, drawing authors."""
 
 import numpy as np
 import pytest
 
-from ecosystem.creators import CreatorTable, draw_authors, draw_creators
-from ecosystem.lab import make_culture
 from ecosystem.randomness import Streams
 from ecosystem.scenario import CreatorSettings, load_scenario
+from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
+from ecosystem.world.lab import make_culture
 
 TINY = "tests/data/tiny-web.toml"
 N = 3000

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ecosystem.culture import Culture, zipf_weights
+from ecosystem.world.culture import Culture, zipf_weights
 
 
 def test_zipf_weights_are_normalised_and_decreasing():

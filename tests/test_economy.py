@@ -1,4 +1,4 @@
-"""Tests for ecosystem.economy: inequality, income, costs, quitting, entry and opt-out."""
+"""Tests for ecosystem.world.economy: inequality, income, costs, quitting, entry and opt-out."""
 
 import copy
 import math
@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from ecosystem.attention import Attention
-from ecosystem.creators import draw_creators
-from ecosystem.economy import CreatorEconomy, gini
-from ecosystem.model import EcosystemModel
 from ecosystem.scenario import CreatorSettings, load_scenario
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.attention import Attention
+from ecosystem.world.creators import draw_creators
+from ecosystem.world.economy import CreatorEconomy, gini
+from ecosystem.world.model import EcosystemModel
+from ecosystem.world.web import HUMAN, Web
 
 TINY = "tests/data/tiny-web.toml"
 STILL = ["creators.attrition=0", "creators.entry_rate=0"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ecosystem import load_scenario
-from ecosystem.explorer import (
+from ecosystem.experiments.figures import x_axis
+from ecosystem.interfaces.explorer import (
     TABS,
     figures_zip,
     generation_figure,
@@ -22,8 +23,7 @@ from ecosystem.explorer import (
     overrides_from,
     tab_figure,
 )
-from ecosystem.figures import x_axis
-from ecosystem.runstore import RunStore
+from ecosystem.runs.store import RunStore
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import models
-from ecosystem.lab import lab_steps, self_consuming_loop
-from ecosystem.metrics import METRIC_NAMES
+from ecosystem.measure.metrics import METRIC_NAMES
 from ecosystem.scenario import LabSettings, load_scenario
+from ecosystem.world.lab import lab_steps, self_consuming_loop
 
 SMALL = [
     "culture.topics=6",

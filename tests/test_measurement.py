@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import ecosystem.measurement as measurement
-from ecosystem.model import EcosystemModel
+import ecosystem.world.measurement as measurement
 from ecosystem.scenario import load_scenario
-from ecosystem.web import AI, HUMAN
+from ecosystem.world.model import EcosystemModel
+from ecosystem.world.web import AI, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
 

@@ -1,4 +1,4 @@
-"""Tests for ecosystem.metrics: behaviour on known distributions, exactness, and bad input."""
+"""Tests for ecosystem.measure.metrics: known distributions, exactness and bad input."""
 
 import math
 
@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecosystem.metrics import (
+from ecosystem.measure.metrics import (
     Reference,
     density_coverage,
     evaluate,

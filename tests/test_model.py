@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecosystem.agents import AICompany, HumanCreator
-from ecosystem.lab import lab_steps
-from ecosystem.model import EcosystemModel, ecosystem_steps
-from ecosystem.runner import run_scenario
+from ecosystem.runs.runner import run_scenario
 from ecosystem.scenario import load_scenario
-from ecosystem.web import AI, AI_ASSISTED, HUMAN
+from ecosystem.world.agents import AICompany, HumanCreator
+from ecosystem.world.lab import lab_steps
+from ecosystem.world.model import EcosystemModel, ecosystem_steps
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecosystem.network import layout, read_network, sample_network, write_network
-from ecosystem.web import AI, HUMAN, Web
+from ecosystem.runs.network import layout, read_network, sample_network, write_network
+from ecosystem.world.web import AI, HUMAN, Web
 
 
 def _web(pages: int = 400) -> Web:

@@ -1,4 +1,4 @@
-"""Tests for ecosystem.policy: each lever's mechanism, then directional scenario tests."""
+"""Tests for ecosystem.world.policy: each lever's mechanism, then directional scenario tests."""
 
 import functools
 import math
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from ecosystem.policy import Policy
-from ecosystem.runner import simulate
+from ecosystem.runs.runner import simulate
 from ecosystem.scenario import PolicySettings, load_scenario
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+from ecosystem.world.policy import Policy
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 # --- mechanisms
 

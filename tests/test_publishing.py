@@ -5,11 +5,11 @@ import pytest
 import torch
 
 import models
-from ecosystem.model import EcosystemModel
-from ecosystem.policy import Policy
-from ecosystem.publishing import assist, plan_human_pages, publish
 from ecosystem.scenario import PolicySettings, load_scenario
-from ecosystem.web import AI, AI_ASSISTED, HUMAN
+from ecosystem.world.model import EcosystemModel
+from ecosystem.world.policy import Policy
+from ecosystem.world.publishing import assist, plan_human_pages, publish
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
 
@@ -118,7 +118,7 @@ def test_publish_appends_a_months_pages_with_their_provenance(model):
 
 
 def test_assisted_pages_use_the_companys_sampling_bias(model, monkeypatch):
-    import ecosystem.publishing as publishing
+    import ecosystem.world.publishing as publishing
 
     seen = []
     original = publishing.assist

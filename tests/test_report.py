@@ -12,14 +12,20 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ecosystem.cli import main
-from ecosystem.compare import compare, end_of_run, format_number, key_metrics, series_label
-from ecosystem.intervals import mean_interval, welch_p_value
-from ecosystem.report import report_kind, report_paths, write_report
-from ecosystem.results import read_manifest, read_timeseries
-from ecosystem.runner import run_scenario
+from ecosystem.experiments.compare import (
+    compare,
+    end_of_run,
+    format_number,
+    key_metrics,
+    series_label,
+)
+from ecosystem.experiments.intervals import mean_interval, welch_p_value
+from ecosystem.experiments.report import report_kind, report_paths, write_report
+from ecosystem.experiments.sweep import plan_sweep, read_sweep, run_sweep, sweep_backend
+from ecosystem.interfaces.cli import main
+from ecosystem.runs.results import read_manifest, read_timeseries
+from ecosystem.runs.runner import run_scenario
 from ecosystem.scenario import load_scenario
-from ecosystem.sweep import plan_sweep, read_sweep, run_sweep, sweep_backend
 
 SMALL = [
     "culture.topics=6",

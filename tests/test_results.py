@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from ecosystem.results import (
+from ecosystem.runs.results import (
     COLUMNS,
     RunInterrupted,
     RunWriter,
@@ -94,7 +94,7 @@ def test_read_timeseries_of_empty_directory_says_so(tmp_path):
 
 
 def test_read_status_of_a_run_directory(tmp_path):
-    from ecosystem.results import read_status
+    from ecosystem.runs.results import read_status
 
     assert read_status(tmp_path) is None
     (tmp_path / "manifest.json").write_text('{"status": "complete"}')
@@ -104,7 +104,7 @@ def test_read_status_of_a_run_directory(tmp_path):
 
 
 def test_is_run_directory(tmp_path):
-    from ecosystem.results import is_run_directory
+    from ecosystem.runs.results import is_run_directory
 
     assert not is_run_directory(tmp_path) and not is_run_directory(tmp_path / "missing")
     (tmp_path / "parts").mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ecosystem import load_scenario
-from ecosystem.runstore import RunStore, load_run, load_runs
+from ecosystem.runs.store import RunStore, load_run, load_runs
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 

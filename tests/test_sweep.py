@@ -15,10 +15,16 @@ import pandas as pd
 import pytest
 
 from ecosystem import read_sweep
-from ecosystem.cli import main
-from ecosystem.results import read_manifest
+from ecosystem.experiments.sweep import (
+    estimate_wall_time,
+    plan_sweep,
+    run_hash,
+    run_sweep,
+    sweep_backend,
+)
+from ecosystem.interfaces.cli import main
+from ecosystem.runs.results import read_manifest
 from ecosystem.scenario import ScenarioError, load_scenario
-from ecosystem.sweep import estimate_wall_time, plan_sweep, run_hash, run_sweep, sweep_backend
 
 ENVIRONMENT = dict(os.environ)
 
@@ -115,7 +121,7 @@ def test_read_sweep_is_one_tidy_table_with_a_column_per_parameter(serial_sweep):
 
 def test_a_real_signal_stops_a_sweep_and_running_it_again_finishes_it(tmp_path, dask_sweep, capsys):
     out = tmp_path / "sweep"
-    command = [sys.executable, "-m", "ecosystem.cli", *_sweep_command(out, "--workers", "2")]
+    command = [sys.executable, "-m", "ecosystem", *_sweep_command(out, "--workers", "2")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:

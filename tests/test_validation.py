@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ecosystem.validation import CHECKS, Check, history_checks, run_checks
+from ecosystem.experiments.validation import CHECKS, Check, history_checks, run_checks
 
 
 @pytest.fixture(scope="module")

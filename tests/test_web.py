@@ -1,4 +1,4 @@
-"""Tests for ecosystem.web: the columnar page store, linking, ageing and graph views."""
+"""Tests for ecosystem.world.web: the columnar page store, linking, ageing and graph views."""
 
 from collections import Counter
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, ORIGINS, Web
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, ORIGINS, Web
 
 DIM = 3
 TOPICS = 10

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ecosystem.web import Web
+from ecosystem.world.web import Web
 
 __all__ = [
     "CRAWLERS",

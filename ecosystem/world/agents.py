@@ -6,7 +6,7 @@ table: topics, publishing rate, AI-assisted share, income, opt-out) and
 policy, a sampling bias and an output rate; every ``retrain_interval`` months
 it crawls under the policy levers, assembles a training set and retrains).
 Agents decide; the numeric work is batched per step across all agents by
-:mod:`ecosystem.publishing`, :mod:`ecosystem.economy` and :mod:`ecosystem.web`.
+:mod:`ecosystem.world.publishing`, :mod:`ecosystem.world.economy` and :mod:`ecosystem.world.web`.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ import numpy as np
 import torch
 
 import models
-from ecosystem.crawl import make_crawler
-from ecosystem.creators import CreatorTable
-from ecosystem.policy import Policy, Screening
 from ecosystem.scenario import CompanySettings
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.crawl import make_crawler
+from ecosystem.world.creators import CreatorTable
+from ecosystem.world.policy import Policy, Screening
+from ecosystem.world.web import HUMAN, Web
 
 __all__ = ["AICompany", "HumanCreator"]
 
 
 class HumanCreator(mesa.Agent):
     """A person who publishes pages about a few topics: the Mesa agent of one row of the
-    :class:`~ecosystem.creators.CreatorTable`, which holds its state as columns.
+    :class:`~ecosystem.world.creators.CreatorTable`, which holds its state as columns.
 
     Its decisions (publish, adopt AI help, opt out, quit) are made for all
-    creators at once by :mod:`ecosystem.publishing` and :mod:`ecosystem.economy`.
+    creators at once by :mod:`ecosystem.world.publishing` and :mod:`ecosystem.world.economy`.
     """
 
     def __init__(self, model: mesa.Model, table: CreatorTable, row: int) -> None:

@@ -4,8 +4,8 @@ Core objects: :class:`CreatorTable` (each creator's topics, publishing rate,
 AI-assisted share and propensity, assistant, costs, income, opt-out choice
 and activity, as numpy arrays; a page's ``author`` is its creator's row) and
 :func:`draw_creators` (new rows: rates, topics by popularity, propensities and
-assistants drawn in batch). Creators decide in :mod:`ecosystem.economy`,
-batched over the table; :class:`ecosystem.agents.HumanCreator` is the Mesa
+assistants drawn in batch). Creators decide in :mod:`ecosystem.world.economy`,
+batched over the table; :class:`ecosystem.world.agents.HumanCreator` is the Mesa
 agent that views one row.
 """
 

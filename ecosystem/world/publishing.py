@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ecosystem.agents import AICompany
-from ecosystem.creators import CreatorTable
-from ecosystem.culture import Culture
-from ecosystem.policy import Policy
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+from ecosystem.world.agents import AICompany
+from ecosystem.world.creators import CreatorTable
+from ecosystem.world.culture import Culture
+from ecosystem.world.policy import Policy
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 from models.base import GenerativeModel
 
 __all__ = ["HumanPlan", "assist", "plan_human_pages", "publish"]

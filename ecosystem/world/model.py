@@ -24,19 +24,19 @@ from contextlib import contextmanager
 import mesa
 import numpy as np
 
-from ecosystem.agents import AICompany, HumanCreator
-from ecosystem.attention import Attention, allocate, assigned_shares, topic_fidelity
 from ecosystem.calendar import step_of_month
-from ecosystem.creators import CreatorTable, draw_authors, draw_creators
-from ecosystem.economy import CreatorEconomy, MonthOfCreators
-from ecosystem.lab import make_culture
-from ecosystem.measurement import Measurement
-from ecosystem.policy import Policy
-from ecosystem.publishing import publish
 from ecosystem.randomness import Streams
-from ecosystem.results import StepRows
+from ecosystem.runs.results import StepRows
 from ecosystem.scenario import Scenario
-from ecosystem.web import HUMAN, Web
+from ecosystem.world.agents import AICompany, HumanCreator
+from ecosystem.world.attention import Attention, allocate, assigned_shares, topic_fidelity
+from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
+from ecosystem.world.economy import CreatorEconomy, MonthOfCreators
+from ecosystem.world.lab import make_culture
+from ecosystem.world.measurement import Measurement
+from ecosystem.world.policy import Policy
+from ecosystem.world.publishing import publish
+from ecosystem.world.web import HUMAN, Web
 
 __all__ = ["PHASES", "EcosystemModel", "ecosystem_steps"]
 

@@ -17,7 +17,7 @@ licensing              crawl                        :meth:`Policy.licensing_fees
 
 Data accumulation and the archive share are company settings
 (``companies.<name>.data`` and ``archive_share``) applied in
-:meth:`ecosystem.agents.AICompany.retrain`.
+:meth:`ecosystem.world.agents.AICompany.retrain`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ecosystem.scenario import PolicySettings
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 __all__ = ["Policy", "Screening", "Stamps"]
 

@@ -22,16 +22,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ecosystem.figures import XAxis, series_figure_html, series_figure_png, x_axis
-from ecosystem.intervals import CONFIDENCE, mean_interval, welch_p_value
-from ecosystem.results import (
+from ecosystem.experiments.figures import XAxis, series_figure_html, series_figure_png, x_axis
+from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_value
+from ecosystem.runs.results import (
     atomic_write_text,
     is_run_directory,
     read_manifest,
     read_status,
     read_timeseries,
 )
-from ecosystem.runner import run_scenario
+from ecosystem.runs.runner import run_scenario
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
 __all__ = [

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecosystem.network import NetworkSample, read_network
-from ecosystem.results import StepRows, git_commit, read_manifest, read_status, read_timeseries
-from ecosystem.runner import run_scenario
+from ecosystem.runs.network import NetworkSample, read_network
+from ecosystem.runs.results import StepRows, git_commit, read_manifest, read_status, read_timeseries
+from ecosystem.runs.runner import run_scenario
 from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = ["RunJob", "RunResult", "RunStore", "load_run", "load_runs"]

@@ -32,9 +32,9 @@ import numpy as np
 import torch
 
 from ecosystem.calendar import schedule_at
-from ecosystem.culture import Culture
 from ecosystem.scenario import AttentionSettings
-from ecosystem.web import AI, Web
+from ecosystem.world.culture import Culture
+from ecosystem.world.web import AI, Web
 
 __all__ = ["Attention", "allocate", "assigned_shares", "topic_fidelity"]
 

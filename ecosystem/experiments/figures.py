@@ -26,8 +26,8 @@ from matplotlib.ticker import MaxNLocator
 from plotly.subplots import make_subplots
 
 from ecosystem.calendar import month_of_step
-from ecosystem.intervals import CONFIDENCE, interval_table
-from ecosystem.results import atomic_write_bytes, atomic_write_text
+from ecosystem.experiments.intervals import CONFIDENCE, interval_table
+from ecosystem.runs.results import atomic_write_bytes, atomic_write_text
 from ecosystem.scenario import Scenario
 
 __all__ = [

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import torch
 
 import models
-from ecosystem.culture import Culture
-from ecosystem.metrics import evaluate, subsample
+from ecosystem.measure.metrics import evaluate, subsample
 from ecosystem.randomness import Streams
-from ecosystem.results import StepRows
+from ecosystem.runs.results import StepRows
 from ecosystem.scenario import LabSettings, Scenario
+from ecosystem.world.culture import Culture
 from models.base import GenerativeModel
 
 __all__ = ["Generation", "lab_steps", "make_culture", "self_consuming_loop"]

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ecosystem.results import atomic_write_text
-from ecosystem.runner import run_scenario, stop_on_sigterm
+from ecosystem.runs.results import atomic_write_text
+from ecosystem.runs.runner import run_scenario, stop_on_sigterm
 from ecosystem.scenario import (
     ScenarioError,
     available_scenarios,
@@ -381,8 +381,8 @@ def _summary_table(frame, name: str) -> Table:
 
 
 def _compare(args, console: Console) -> int:
-    from ecosystem.compare import plan_runs, run_comparison
-    from ecosystem.results import RunInterrupted
+    from ecosystem.experiments.compare import plan_runs, run_comparison
+    from ecosystem.runs.results import RunInterrupted
 
     if args.window < 1:
         raise ValueError(f"--window must be >= 1, got {args.window}")
@@ -442,7 +442,7 @@ def _compare(args, console: Console) -> int:
 
 
 def _report(args, console: Console) -> int:
-    from ecosystem.report import write_report
+    from ecosystem.experiments.report import write_report
 
     report = write_report(args.path, args.out, window=args.window)
     count = len(report.figures)
@@ -455,8 +455,8 @@ def _report(args, console: Console) -> int:
 
 
 def _sweep(args, console: Console) -> int:
-    from ecosystem.results import RunInterrupted
-    from ecosystem.sweep import plan_sweep, run_sweep, sweep_backend
+    from ecosystem.experiments.sweep import plan_sweep, run_sweep, sweep_backend
+    from ecosystem.runs.results import RunInterrupted
 
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
@@ -548,7 +548,7 @@ def _sweep_shape(plan) -> str:
 
 
 def _print_estimate(console: Console, plan, slots: int) -> None:
-    from ecosystem.sweep import estimate_wall_time
+    from ecosystem.experiments.sweep import estimate_wall_time
 
     seconds, note = estimate_wall_time(plan, slots)
     if seconds is None:
@@ -608,7 +608,7 @@ def _schema(args, console: Console) -> int:
 
 
 def _validate(args, console: Console) -> int:
-    from ecosystem.validation import history_checks, run_checks
+    from ecosystem.experiments.validation import history_checks, run_checks
 
     if args.history and args.checks:
         raise ValueError("--check selects self-consuming-loop checks; it cannot go with --history")

@@ -2,7 +2,7 @@
 
 Core objects: :class:`CreatorEconomy` (pays creators from a month's
 attention and licensing, and makes every creator's decisions in batch over
-the :class:`~ecosystem.creators.CreatorTable`) and :func:`gini`.
+the :class:`~ecosystem.world.creators.CreatorTable`) and :func:`gini`.
 
 - **Income and costs.** Income = visits x revenue per visit + licensing. A
   creator's monthly cost is its publishing rate x its cost per page (lower
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecosystem.attention import Attention
-from ecosystem.creators import CreatorTable
 from ecosystem.scenario import CreatorSettings
-from ecosystem.web import Web
+from ecosystem.world.attention import Attention
+from ecosystem.world.creators import CreatorTable
+from ecosystem.world.web import Web
 
 __all__ = ["CreatorEconomy", "MonthOfCreators", "gini"]
 

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ecosystem.calendar import month_of_step
-from ecosystem.compare import (
+from ecosystem.experiments.compare import (
     DEFAULT_WINDOW,
     KEY_METRICS,
     LAB_KEY_METRICS,
@@ -42,9 +42,17 @@ from ecosystem.compare import (
     plan_runs,
     series_label,
 )
-from ecosystem.figures import PALETTE, XAxis, legend_columns, metric_unit, series_figure_png, x_axis
-from ecosystem.intervals import CONFIDENCE, interval_table
-from ecosystem.results import (
+from ecosystem.experiments.figures import (
+    PALETTE,
+    XAxis,
+    legend_columns,
+    metric_unit,
+    series_figure_png,
+    x_axis,
+)
+from ecosystem.experiments.intervals import CONFIDENCE, interval_table
+from ecosystem.experiments.sweep import read_sweep
+from ecosystem.runs.results import (
     atomic_write_bytes,
     atomic_write_text,
     is_run_directory,
@@ -52,7 +60,6 @@ from ecosystem.results import (
     read_timeseries,
 )
 from ecosystem.scenario import describe_fields
-from ecosystem.sweep import read_sweep
 
 __all__ = ["Report", "report_kind", "report_paths", "write_report"]
 

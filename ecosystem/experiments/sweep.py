@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ecosystem.randomness import Streams
-from ecosystem.results import (
+from ecosystem.runs.results import (
     RunInterrupted,
     atomic_write_text,
     git_commit,
@@ -52,7 +52,7 @@ from ecosystem.results import (
     read_manifest,
     read_status,
 )
-from ecosystem.runner import run_scenario, simulate
+from ecosystem.runs.runner import run_scenario, simulate
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash, value_at
 
 __all__ = [

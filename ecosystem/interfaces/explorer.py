@@ -28,7 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ecosystem.figures import (
+from ecosystem.experiments.figures import (
     PALETTE,
     XAxis,
     metric_unit,
@@ -36,7 +36,7 @@ from ecosystem.figures import (
     series_figure_png,
     x_axis,
 )
-from ecosystem.network import NetworkSample, layout
+from ecosystem.runs.network import NetworkSample, layout
 from ecosystem.scenario import FieldDoc, Scenario, describe_fields, value_at
 
 __all__ = [

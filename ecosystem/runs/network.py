@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecosystem.results import atomic_write_bytes
-from ecosystem.web import ORIGINS, Web
+from ecosystem.runs.results import atomic_write_bytes
+from ecosystem.world.web import ORIGINS, Web
 
 __all__ = ["NetworkSample", "layout", "read_network", "sample_network", "write_network"]
 

@@ -27,11 +27,11 @@ import torch
 
 import models
 from ecosystem.calendar import step_of_month
-from ecosystem.culture import Culture
-from ecosystem.lab import self_consuming_loop
-from ecosystem.metrics import evaluate
+from ecosystem.measure.metrics import evaluate
 from ecosystem.randomness import Streams
 from ecosystem.scenario import LabSettings, load_scenario
+from ecosystem.world.culture import Culture
+from ecosystem.world.lab import self_consuming_loop
 
 __all__ = ["CHECKS", "Check", "history_checks", "run_checks"]
 
@@ -455,7 +455,7 @@ HISTORY_END = "2025-12"
 
 def _baseline_history(seeds: int) -> list[dict[tuple[str, str], np.ndarray]]:
     """Per seed: every (scope, metric) of the baseline by step, January 2022 - December 2025."""
-    from ecosystem.runner import simulate
+    from ecosystem.runs.runner import simulate
 
     runs = []
     for seed in range(seeds):

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecosystem.lab import lab_steps
-from ecosystem.model import EcosystemModel, ecosystem_steps
-from ecosystem.network import sample_network, write_network
+from ecosystem.world.lab import lab_steps
+from ecosystem.world.model import EcosystemModel, ecosystem_steps
+from ecosystem.runs.network import sample_network, write_network
 from ecosystem.randomness import Streams
-from ecosystem.results import RunInterrupted, RunWriter, StepRows
+from ecosystem.runs.results import RunInterrupted, RunWriter, StepRows
 from ecosystem.scenario import Scenario
 
 __all__ = ["run_scenario", "simulate", "stop_on_sigterm"]
@@ -51,7 +51,7 @@ def run_scenario(
 ) -> pd.DataFrame:
     """Simulate ``scenario`` into the run directory ``out`` and return its tidy series.
 
-    An ecosystem run also keeps a drawable sample of its final web (:mod:`ecosystem.network`).
+    An ecosystem run also keeps a drawable sample of its final web (:mod:`ecosystem.runs.network`).
     """
     writer = RunWriter(out, scenario, command=command)
 

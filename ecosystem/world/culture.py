@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from ecosystem.metrics import Reference
+from ecosystem.measure.metrics import Reference
 from models.gaussian_math import (
     cholesky_factors,
     component_log_prob,

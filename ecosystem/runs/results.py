@@ -255,7 +255,7 @@ def package_versions() -> dict[str, str]:
 
 def git_commit() -> str | None:
     """The source tree's git commit (with ``-dirty`` when modified), if it is a checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

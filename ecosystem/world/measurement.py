@@ -30,15 +30,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ecosystem.agents import AICompany
-from ecosystem.attention import Attention
-from ecosystem.creators import CreatorTable
-from ecosystem.culture import Culture
-from ecosystem.economy import MonthOfCreators, gini
-from ecosystem.metrics import evaluate
-from ecosystem.results import StepRows
+from ecosystem.measure.metrics import evaluate
+from ecosystem.runs.results import StepRows
 from ecosystem.scenario import AttentionSettings, MetricSettings
-from ecosystem.web import AI, AI_ASSISTED, HUMAN, Web
+from ecosystem.world.agents import AICompany
+from ecosystem.world.attention import Attention
+from ecosystem.world.creators import CreatorTable
+from ecosystem.world.culture import Culture
+from ecosystem.world.economy import MonthOfCreators, gini
+from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 TOP_SHARE = 0.1
 """The top sites: the active creators in this top share by smoothed income."""

@@ -1,0 +1,1 @@
+"""Experiments on many runs: compare, sweep, validation, reports and their figures."""

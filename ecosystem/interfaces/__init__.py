@@ -1,0 +1,1 @@
+"""What users touch: the command line and what the explorer app shows."""

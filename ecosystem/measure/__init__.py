@@ -1,0 +1,1 @@
+"""Measurement: metric functions and the catalogue of every series a run writes."""
