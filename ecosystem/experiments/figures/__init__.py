@@ -3,6 +3,7 @@
 Core objects are re-exported here from the modules of the package.
 """
 
+from ecosystem.experiments.figures.effects import effect_figure_png
 from ecosystem.experiments.figures.series import (
     PALETTE,
     UNITS,
@@ -21,6 +22,7 @@ __all__ = [
     "UNITS",
     "XAxis",
     "bands",
+    "effect_figure_png",
     "legend_columns",
     "metric_unit",
     "series_figure",
