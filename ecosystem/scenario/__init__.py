@@ -1,8 +1,45 @@
 """Scenarios: everything that defines a run, validated by a pydantic schema and loaded from TOML.
 
-Core objects: :class:`Scenario` and its sections, :func:`load_scenario`,
-:class:`ScenarioError` and :func:`describe_fields`.
+Core objects: :class:`Scenario` and its sections (:mod:`.schema`), :func:`load_scenario`
+and :class:`ScenarioError` (:mod:`.loading`), :func:`describe_fields` (:mod:`.description`).
 """
 
-from ecosystem.scenario.schema import *  # noqa: F403
-from ecosystem.scenario.schema import __all__ as __all__
+from ecosystem.scenario.description import FieldDoc, describe_fields, schema_markdown
+from ecosystem.scenario.loading import ScenarioError, available_scenarios, load_scenario
+from ecosystem.scenario.schema import (
+    ArchiveSettings,
+    AttentionSettings,
+    CompanySettings,
+    CreatorSettings,
+    CultureSettings,
+    LabSettings,
+    MetricSettings,
+    ModelSettings,
+    PolicySettings,
+    Scenario,
+    WebSettings,
+    scenario_hash,
+    value_at,
+)
+
+__all__ = [
+    "ArchiveSettings",
+    "AttentionSettings",
+    "CompanySettings",
+    "CreatorSettings",
+    "CultureSettings",
+    "FieldDoc",
+    "LabSettings",
+    "MetricSettings",
+    "ModelSettings",
+    "PolicySettings",
+    "Scenario",
+    "ScenarioError",
+    "WebSettings",
+    "available_scenarios",
+    "describe_fields",
+    "load_scenario",
+    "scenario_hash",
+    "schema_markdown",
+    "value_at",
+]

@@ -1,11 +1,11 @@
-"""Scenarios: everything that defines a run, as a validated schema loaded from TOML.
+"""Scenarios: everything that defines a run, as a validated pydantic schema.
 
 Core objects: :class:`Scenario` (a pydantic model whose every field has a type,
 a range, a unit where one applies and a one-line description: the CLI, the
-docs and the app are generated from it), :func:`load_scenario` (named scenario
-or TOML path, ``extends = "other"`` inheritance, ``section.key=value``
-overrides), :func:`available_scenarios` and :class:`ScenarioError` (a one-line
-message naming the field and what is allowed).
+docs and the app are generated from it) and its sections, :func:`scenario_hash`
+(the content hash of a resolved scenario) and :func:`value_at` (the value at a
+dotted path). Loading from TOML is in :mod:`ecosystem.scenario.loading`, the field
+reference in :mod:`ecosystem.scenario.description`.
 """
 
 from __future__ import annotations
@@ -14,21 +14,15 @@ import difflib
 import hashlib
 import json
 import re
-import tomllib
 import typing
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import annotated_types
 import tomli_w
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -41,25 +35,15 @@ __all__ = [
     "CompanySettings",
     "CreatorSettings",
     "CultureSettings",
-    "FieldDoc",
     "LabSettings",
     "MetricSettings",
     "ModelSettings",
     "PolicySettings",
     "Scenario",
-    "ScenarioError",
     "WebSettings",
-    "available_scenarios",
-    "describe_fields",
-    "load_scenario",
     "scenario_hash",
-    "schema_markdown",
     "value_at",
 ]
-
-
-class ScenarioError(ValueError):
-    """A scenario file, name or override is invalid; the message is one line."""
 
 
 def setting(default: Any, description: str, *, unit: str | None = None, **bounds: Any) -> Any:
@@ -700,291 +684,9 @@ def value_at(scenario: Scenario, path: str) -> Any:
     return node
 
 
-def available_scenarios() -> dict[str, Path]:
-    """Packaged scenarios by name."""
-    folder = resources.files("scenarios")
-    return {
-        Path(entry.name).stem: Path(str(entry))
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".toml")
-    }
-
-
-def load_scenario(source: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
-    """Load a packaged scenario by name, or a TOML file by path, then apply overrides.
-
-    Overrides are ``section.key=value`` strings; values are parsed as TOML
-    (``0.5``, ``true``, ``"text"``) and fall back to a bare string.
-    """
-    raw, name = _read_with_parents(source, seen=())
-    raw.setdefault("name", name)
-    raw["name"] = name
-    for override in overrides:
-        _apply_override(raw, override)
-    return _validate(raw, name)
-
-
-def _read_with_parents(source: str | Path, seen: tuple[str, ...]) -> tuple[dict, str]:
-    path = _locate(source)
-    key = str(path.resolve())
-    if key in seen:
-        raise ScenarioError(f"scenario {path.stem!r}: 'extends' forms a cycle")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"scenario file {path}: invalid TOML: {exc}") from None
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw, path.stem
-    if not isinstance(parent, str):
-        raise ScenarioError(f"scenario {path.stem!r}: extends must be a scenario name or path")
-    parent_source = parent if parent in available_scenarios() else path.parent / parent
-    base, _ = _read_with_parents(parent_source, (*seen, key))
-    base.pop("name", None)
-    return _merge(base, raw), path.stem
-
-
-def _locate(source: str | Path) -> Path:
-    packaged = available_scenarios()
-    if isinstance(source, str) and source in packaged:
-        return packaged[source]
-    path = Path(source)
-    if path.suffix == ".toml" and path.is_file():
-        return path
-    if path.suffix != ".toml" and Path(f"{source}.toml").is_file():
-        return Path(f"{source}.toml")
-    raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
-
-
-def _merge(base: dict, child: dict) -> dict:
-    """Deep merge; a table with a different ``name`` (another model) replaces the inherited
-    one, and so does a schedule (a table of dated anchors)."""
-    merged = dict(base)
-    for key, value in child.items():
-        inherited = merged.get(key)
-        if (
-            isinstance(value, dict)
-            and isinstance(inherited, dict)
-            and value.get("name", inherited.get("name")) == inherited.get("name")
-            and not _is_schedule(value)
-        ):
-            merged[key] = _merge(inherited, value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _is_schedule(table: dict) -> bool:
-    """Whether a TOML table is a schedule: every key a ``YYYY-MM`` month."""
-    return bool(table) and all(
-        isinstance(key, str) and len(key) == 7 and key[4] == "-" for key in table
-    )
-
-
-def _apply_override(raw: dict, override: str) -> None:
-    key, sep, text = override.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ScenarioError(f"override {override!r} must look like section.key=value")
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = text.strip()
-    node = raw
-    parts = key.split(".")
-    for depth, part in enumerate(parts[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ScenarioError(
-                f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section"
-            )
-        node = child
-    if parts[-1] == "name" and node.get("name", value) != value:
-        node.pop("params", None)  # another model: the inherited parameters do not apply
-    node[parts[-1]] = value
-
-
-def _validate(raw: dict, name: str) -> Scenario:
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise ScenarioError(f"scenario {name!r}: {_describe_error(first)}") from None
-
-
-def _describe_error(error: dict) -> str:
-    loc = tuple(str(part) for part in error["loc"])
-    path = ".".join(loc)
-    if error["type"] == "extra_forbidden":
-        allowed = _keys_at(loc[:-1])
-        guess = difflib.get_close_matches(loc[-1], allowed, n=1)
-        hint = f"; did you mean '{'.'.join((*loc[:-1], guess[0]))}'?" if guess else ""
-        return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "value_error":
-        return f"{path}: {message}" if path else message
-    allowed = _constraint_text(loc)
-    got = f" (got {error.get('input')!r})" if "input" in error else ""
-    return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")
-
-
-def _section_of(annotation) -> type[BaseModel] | None:
-    """The section class behind a field: itself, or the values of a ``dict[str, Section]``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) is dict:
-        value = typing.get_args(annotation)[1]
-        if isinstance(value, type) and issubclass(value, BaseModel):
-            return value
-    return None
-
-
-def _walk(loc: tuple[str, ...]):
-    """Follow a location through the schema; yields (field info, section after it)."""
-    cls: type[BaseModel] | None = Scenario
-    expect_key = False
-    info = None
-    for part in loc:
-        if expect_key:  # a name inside a dict of sections
-            expect_key = False
-            continue
-        if cls is None or part not in cls.model_fields:
-            return None, None
-        info = cls.model_fields[part]
-        section = _section_of(info.annotation)
-        expect_key = typing.get_origin(info.annotation) is dict and section is not None
-        cls = section
-    return info, cls
-
-
-def _field_at(loc: tuple[str, ...]):
-    return _walk(loc)[0]
-
-
-def _keys_at(loc: tuple[str, ...]) -> list[str]:
-    cls = _walk(loc)[1]
-    return [] if cls is None else list(cls.model_fields)
-
-
-def _constraint_text(loc: tuple[str, ...]) -> str:
-    info = _field_at(loc)
-    if info is None:
-        return ""
-    return _range_of(info) or _choices_of(info)
-
-
-def _range_of(info, *, with_unit: bool = True) -> str:
-    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    parts = []
-    for item in info.metadata:
-        for attr, symbol in symbols.items():
-            if isinstance(item, annotated_types.BaseMetadata) and hasattr(item, attr):
-                parts.append(f"{symbol} {getattr(item, attr)}")
-        if getattr(item, "pattern", None):
-            parts.append(f"matches {item.pattern}")
-    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    text = " and ".join(parts)
-    unit = extra.get("unit") if with_unit else None
-    return f"{text} {unit}" if text and unit else text
-
-
-def _bounds_of(info) -> dict[str, Any]:
-    """The numeric bounds and choices of a field, for widgets."""
-    bounds: dict[str, Any] = {}
-    for item in info.metadata:
-        if not isinstance(item, annotated_types.BaseMetadata):
-            continue
-        for attr, key, exclusive in (
-            ("ge", "minimum", False),
-            ("gt", "minimum", True),
-            ("le", "maximum", False),
-            ("lt", "maximum", True),
-        ):
-            if hasattr(item, attr):
-                bounds[key] = getattr(item, attr)
-                bounds[f"exclusive_{key}"] = exclusive
-    if typing.get_origin(info.annotation) is Literal:
-        bounds["choices"] = typing.get_args(info.annotation)
-    return bounds
-
-
-def _choices_of(info) -> str:
-    if typing.get_origin(info.annotation) is Literal:
-        return ", ".join(repr(choice) for choice in typing.get_args(info.annotation))
-    return ""
-
-
 def _unknown(kind: str, name: str, choices: typing.Iterable[str]) -> str:
+    """The one-line message for an unknown name: the closest choice, then every choice."""
     choices = sorted(choices)
     guess = difflib.get_close_matches(name, choices, n=1)
     hint = f"; did you mean {guess[0]!r}?" if guess else ""
     return f"unknown {kind} {name!r}{hint} available: {', '.join(choices)}"
-
-
-@dataclass(frozen=True)
-class FieldDoc:
-    """One documented scenario field, for generated docs and app widgets."""
-
-    path: str
-    type: str
-    default: Any
-    allowed: str
-    unit: str | None
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: bool = False
-    exclusive_maximum: bool = False
-    choices: tuple[Any, ...] = ()
-
-
-def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[FieldDoc]:
-    """Every leaf field of the schema with its type, default, range, unit and description."""
-    docs: list[FieldDoc] = []
-    for name, info in cls.model_fields.items():
-        annotation = info.annotation
-        path = f"{prefix}{name}"
-        section = _section_of(annotation)
-        if section is not None:
-            keyed = typing.get_origin(annotation) is dict
-            docs.extend(describe_fields(section, f"{path}.<name>." if keyed else f"{path}."))
-            continue
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        default = info.get_default(call_default_factory=True)
-        type_name = getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
-        allowed = _range_of(info, with_unit=False) or _choices_of(info)
-        if any(isinstance(m, BeforeValidator) and m.func is _share_schedule for m in info.metadata):
-            type_name, allowed = "schedule", SCHEDULE_ALLOWED
-        docs.append(
-            FieldDoc(
-                path=path,
-                type=type_name,
-                default=default,
-                allowed=allowed,
-                unit=extra.get("unit"),
-                description=info.description or "",
-                **_bounds_of(info),
-            )
-        )
-    return docs
-
-
-def schema_markdown() -> str:
-    """The scenario reference as Markdown: one table row per field (``ecosystem schema``)."""
-    lines = [
-        "# Scenario fields",
-        "",
-        "Generated by `ecosystem schema` from `ecosystem/scenario.py`. Set any field in a",
-        "scenario TOML file or with `--set path=value`; `<name>` is a company's name.",
-        "",
-        "| field | type | default | allowed | unit | description |",
-        "|---|---|---|---|---|---|",
-    ]
-    for doc in describe_fields():
-        default = json.dumps(doc.default)
-        allowed = doc.allowed.replace("|", "\\|")
-        lines.append(
-            f"| `{doc.path}` | {doc.type} | `{default}` | {allowed} | {doc.unit or ''} "
-            f"| {doc.description} |"
-        )
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,187 @@
+"""Loading scenarios: packaged names or TOML paths, ``extends`` inheritance and overrides.
+
+Core objects: :func:`load_scenario` (named scenario or TOML path, ``extends = "other"``
+inheritance, ``section.key=value`` overrides), :func:`available_scenarios` and
+:class:`ScenarioError` (a one-line message naming the field and what is allowed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import typing
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ecosystem.scenario.description import choices_text, range_text, section_of
+from ecosystem.scenario.schema import Scenario, _unknown
+
+__all__ = ["ScenarioError", "available_scenarios", "load_scenario"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file, name or override is invalid; the message is one line."""
+
+
+def available_scenarios() -> dict[str, Path]:
+    """Packaged scenarios by name."""
+    folder = resources.files("scenarios")
+    return {
+        Path(entry.name).stem: Path(str(entry))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    }
+
+
+def load_scenario(source: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
+    """Load a packaged scenario by name, or a TOML file by path, then apply overrides.
+
+    Overrides are ``section.key=value`` strings; values are parsed as TOML
+    (``0.5``, ``true``, ``"text"``) and fall back to a bare string.
+    """
+    raw, name = _read_with_parents(source, seen=())
+    raw.setdefault("name", name)
+    raw["name"] = name
+    for override in overrides:
+        _apply_override(raw, override)
+    return _validate(raw, name)
+
+
+def _read_with_parents(source: str | Path, seen: tuple[str, ...]) -> tuple[dict, str]:
+    path = _locate(source)
+    key = str(path.resolve())
+    if key in seen:
+        raise ScenarioError(f"scenario {path.stem!r}: 'extends' forms a cycle")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario file {path}: invalid TOML: {exc}") from None
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw, path.stem
+    if not isinstance(parent, str):
+        raise ScenarioError(f"scenario {path.stem!r}: extends must be a scenario name or path")
+    parent_source = parent if parent in available_scenarios() else path.parent / parent
+    base, _ = _read_with_parents(parent_source, (*seen, key))
+    base.pop("name", None)
+    return _merge(base, raw), path.stem
+
+
+def _locate(source: str | Path) -> Path:
+    packaged = available_scenarios()
+    if isinstance(source, str) and source in packaged:
+        return packaged[source]
+    path = Path(source)
+    if path.suffix == ".toml" and path.is_file():
+        return path
+    if path.suffix != ".toml" and Path(f"{source}.toml").is_file():
+        return Path(f"{source}.toml")
+    raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """Deep merge; a table with a different ``name`` (another model) replaces the inherited
+    one, and so does a schedule (a table of dated anchors)."""
+    merged = dict(base)
+    for key, value in child.items():
+        inherited = merged.get(key)
+        if (
+            isinstance(value, dict)
+            and isinstance(inherited, dict)
+            and value.get("name", inherited.get("name")) == inherited.get("name")
+            and not _is_schedule(value)
+        ):
+            merged[key] = _merge(inherited, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _is_schedule(table: dict) -> bool:
+    """Whether a TOML table is a schedule: every key a ``YYYY-MM`` month."""
+    return bool(table) and all(
+        isinstance(key, str) and len(key) == 7 and key[4] == "-" for key in table
+    )
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    key, sep, text = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"override {override!r} must look like section.key=value")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    node = raw
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(
+                f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section"
+            )
+        node = child
+    if parts[-1] == "name" and node.get("name", value) != value:
+        node.pop("params", None)  # another model: the inherited parameters do not apply
+    node[parts[-1]] = value
+
+
+def _validate(raw: dict, name: str) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise ScenarioError(f"scenario {name!r}: {_describe_error(first)}") from None
+
+
+def _describe_error(error: dict) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    path = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        allowed = _keys_at(loc[:-1])
+        guess = difflib.get_close_matches(loc[-1], allowed, n=1)
+        hint = f"; did you mean '{'.'.join((*loc[:-1], guess[0]))}'?" if guess else ""
+        return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error":
+        return f"{path}: {message}" if path else message
+    allowed = _constraint_text(loc)
+    got = f" (got {error.get('input')!r})" if "input" in error else ""
+    return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")
+
+
+def _walk(loc: tuple[str, ...]):
+    """Follow a location through the schema; yields (field info, section after it)."""
+    cls: type[BaseModel] | None = Scenario
+    expect_key = False
+    info = None
+    for part in loc:
+        if expect_key:  # a name inside a dict of sections
+            expect_key = False
+            continue
+        if cls is None or part not in cls.model_fields:
+            return None, None
+        info = cls.model_fields[part]
+        section = section_of(info.annotation)
+        expect_key = typing.get_origin(info.annotation) is dict and section is not None
+        cls = section
+    return info, cls
+
+
+def _field_at(loc: tuple[str, ...]):
+    return _walk(loc)[0]
+
+
+def _keys_at(loc: tuple[str, ...]) -> list[str]:
+    cls = _walk(loc)[1]
+    return [] if cls is None else list(cls.model_fields)
+
+
+def _constraint_text(loc: tuple[str, ...]) -> str:
+    info = _field_at(loc)
+    if info is None:
+        return ""
+    return range_text(info) or choices_text(info)
