@@ -1,6 +1,7 @@
 """The contract every generative model honours, plus the input checks the models share.
 
-Core objects: `GenerativeModel` (the protocol), `NotFittedError`, and the helpers `as_data`,
+Core objects: `GenerativeModel` (the protocol), `PROTOCOL_METHODS` and `missing_methods` (what a
+class must define to honour it), `NotFittedError`, and the helpers `as_data`,
 `check_bias`, `check_generator`, `check_sample_size`, `check_fitted`, `check_dimension`,
 `is_finite_number`, `is_integer` and `state_entries`.
 """
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "PROTOCOL_METHODS",
     "GenerativeModel",
     "NotFittedError",
     "as_data",
@@ -25,6 +27,7 @@ __all__ = [
     "check_sample_size",
     "is_finite_number",
     "is_integer",
+    "missing_methods",
     "state_entries",
 ]
 
@@ -56,6 +59,19 @@ class GenerativeModel(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> Self:
         """Restore the fitted state produced by `state_dict` and return self."""
         ...
+
+
+PROTOCOL_METHODS = tuple(
+    name
+    for name, member in vars(GenerativeModel).items()
+    if callable(member) and not name.startswith("_")
+)
+"""The methods of the protocol: fit, sample, log_prob, state_dict, load_state_dict."""
+
+
+def missing_methods(cls: type) -> list[str]:
+    """The protocol methods that `cls` does not define (empty when it honours the protocol)."""
+    return [name for name in PROTOCOL_METHODS if not callable(getattr(cls, name, None))]
 
 
 class NotFittedError(RuntimeError):

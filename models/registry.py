@@ -1,7 +1,8 @@
 """Name -> model-class registry so scenarios can pick a generative model by string.
 
-Core objects: `register` (class decorator), `make` (build by name with checked parameters) and
-`available` (sorted registered names).
+Core objects: `register` (class decorator; refuses a class that does not define every method of
+the `GenerativeModel` protocol), `make` (build by name with checked parameters) and `available`
+(sorted registered names).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from models.base import missing_methods
+
 __all__ = ["available", "make", "register"]
 
 _MODELS: dict[str, type] = {}
@@ -19,12 +22,21 @@ ModelClass = TypeVar("ModelClass", bound=type)
 
 
 def register(name: str) -> Callable[[ModelClass], ModelClass]:
-    """Class decorator recording the model class under `name`."""
+    """Class decorator recording the model class under `name`; the class must define every
+    method of the `GenerativeModel` protocol."""
 
     def decorate(cls: ModelClass) -> ModelClass:
+        if not isinstance(cls, type):
+            raise TypeError(f"register({name!r}) decorates a model class, got {cls!r}")
         existing = _MODELS.get(name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             raise ValueError(f"model name {name!r} is already registered to {existing.__name__}")
+        missing = missing_methods(cls)
+        if missing:
+            raise TypeError(
+                f"model class {cls.__name__} registered as {name!r} does not implement the "
+                f"GenerativeModel protocol: missing {', '.join(missing)}"
+            )
         _MODELS[name] = cls
         return cls
 

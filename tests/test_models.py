@@ -1,7 +1,8 @@
-"""Conformance suite run against every registered model, then model-specific checks.
+"""The conformance suite (models.checks) run on every registered model, then model-specific tests.
 
 Core objects: `FAST_PARAMS` (small, quick settings per model), `TRUTH` (a known 2-component
-3-D Gaussian mixture the models must recover) and the tests.
+3-D Gaussian mixture the models must recover), deliberately broken models the suite must
+catch, and the tests.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 import models
-from models import GenerativeModel, NotFittedError, available, make
+from models import GenerativeModel, available, make
 from models.base import as_data, check_bias
+from models.checks import CHECKS, ModelCheckError, check_data, check_model
 from models.gaussian import GaussianModel
 from models.gmm import GaussianMixtureModel
 from models.kde import KernelDensityModel
@@ -30,6 +32,7 @@ FAST_PARAMS: dict[str, dict] = {
     "kde": {"max_points": 5000},
 }
 MODEL_NAMES = available()
+CHECK_DATA = check_data()
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -112,70 +115,110 @@ def test_constructor_only_stores_parameters(name):
     assert not [key for key in vars(model) if key.endswith("_")]
 
 
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_fit_returns_self_and_sample_has_the_contract_shape(name, small_data):
-    model = fast_model(name)
-    assert model.fit(small_data, generator=seeded(0)) is model
-    for n in (17, 0):
-        draws = model.sample(n, generator=seeded(1))
-        assert draws.shape == (n, 3)
-        assert draws.dtype == torch.float32
-        assert draws.device.type == "cpu" and draws.is_contiguous()
-    scores = model.log_prob(small_data[:11])
-    assert scores.shape == (11,) and scores.dtype == torch.float64
-    assert torch.isfinite(scores).all()
+def test_every_registered_model_passes_each_check(name, check):
+    check(functools.partial(fast_model, name), CHECK_DATA)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_same_seed_same_model_and_samples(name, small_data):
-    first = fast_model(name).fit(small_data, generator=seeded(3))
-    second = fast_model(name).fit(small_data, generator=seeded(3))
-    for key, value in first.state_dict().items():
-        other = second.state_dict()[key]
-        assert torch.equal(value, other) if isinstance(value, torch.Tensor) else value == other
-    assert torch.equal(
-        first.sample(50, generator=seeded(4)), second.sample(50, generator=seeded(4))
-    )
-    assert torch.equal(
-        first.sample(50, bias=0.6, generator=seeded(4)),
-        second.sample(50, bias=0.6, generator=seeded(4)),
-    )
-    assert not torch.equal(
-        first.sample(50, generator=seeded(4)), first.sample(50, generator=seeded(5))
-    )
+def test_check_model_runs_every_check_on_a_name_or_a_factory():
+    names = [check.__name__ for check in CHECKS]
+    assert check_model("gaussian") == names
+    assert check_model(GaussianModel, params={"ridge": 0.1}) == names
+    assert len(set(names)) == len(names) >= 14
+    with pytest.raises(ValueError, match="unknown model 'gm'"):
+        check_model("gm")
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-@pytest.mark.parametrize("kind", ["numpy", "torch64", "torch32"])
-def test_fit_and_log_prob_do_not_mutate_input(name, kind, small_data):
-    data = {
-        "numpy": small_data.numpy().copy(),
-        "torch64": small_data.clone(),
-        "torch32": small_data.to(torch.float32),
-    }[kind]
-    before = data.copy() if kind == "numpy" else data.clone()
-    model = fast_model(name).fit(data, generator=seeded(0))
-    model.log_prob(data)
-    model.fit(data, generator=seeded(1))  # a refit (warm or cold) must not write either
-    same = np.array_equal(data, before) if kind == "numpy" else torch.equal(data, before)
-    assert same
+class GlobalRandomModel(GaussianModel):
+    """Draws (and discards) noise from torch's global random state."""
+
+    def sample(self, n, *, bias=1.0, generator):
+        draws = super().sample(n, bias=bias, generator=generator)
+        return draws + 0.0 * torch.randn(draws.shape)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_state_dict_round_trip_into_a_fresh_instance(name, small_data):
-    model = fast_model(name).fit(small_data, generator=seeded(0))
-    state = model.state_dict()
-    for value in state.values():
-        assert isinstance(value, torch.Tensor | int | float | bool)
-    restored = make(name).load_state_dict(state)
-    for bias in (1.0, 0.5):
-        assert torch.equal(
-            restored.sample(40, bias=bias, generator=seeded(9)),
-            model.sample(40, bias=bias, generator=seeded(9)),
-        )
-    assert torch.equal(restored.log_prob(small_data), model.log_prob(small_data))
-    with pytest.raises(ValueError, match="missing"):
-        make(name).load_state_dict({})
+class Float64Model(GaussianModel):
+    """Samples in float64 instead of float32."""
+
+    def sample(self, n, *, bias=1.0, generator):
+        return super().sample(n, bias=bias, generator=generator).double()
+
+
+class FixedSeedModel(GaussianModel):
+    """Ignores the generator it is given and samples from a fixed seed."""
+
+    def sample(self, n, *, bias=1.0, generator):
+        return super().sample(n, bias=bias, generator=torch.Generator().manual_seed(0))
+
+
+class IgnoresBiasModel(GaussianModel):
+    """Accepts any bias (and ignores it)."""
+
+    def sample(self, n, *, bias=1.0, generator):
+        return super().sample(n, generator=generator)
+
+
+class CentresInPlaceModel(GaussianModel):
+    """Centres float64 tensor input in place before fitting."""
+
+    def fit(self, x, *, generator):
+        if isinstance(x, torch.Tensor) and x.dtype == torch.float64:
+            x -= x.mean(dim=0)
+        return super().fit(x, generator=generator)
+
+
+class ForgetfulModel(GaussianModel):
+    """Saves a covariance twice as large as the fitted one."""
+
+    def state_dict(self):
+        state = super().state_dict()
+        return {**state, "covariance_": 2 * state["covariance_"]}
+
+
+class NoLogProbModel:
+    """Fits and samples but has no log_prob, state_dict or load_state_dict."""
+
+    def fit(self, x, *, generator):
+        return self
+
+    def sample(self, n, *, bias=1.0, generator):
+        return torch.zeros(n, 3)
+
+
+@pytest.mark.parametrize(
+    ("broken", "failed"),
+    [
+        (GlobalRandomModel, {"check_uses_only_the_given_generator"}),
+        (Float64Model, {"check_sample_contract", "check_sample_zero"}),
+        (FixedSeedModel, {"check_sample_is_reproducible", "check_rejects_bad_arguments"}),
+        (IgnoresBiasModel, {"check_bias_bounds"}),
+        (CentresInPlaceModel, {"check_fit_does_not_mutate_input"}),
+        (ForgetfulModel, {"check_state_dict_round_trip"}),
+        (NoLogProbModel, {"check_protocol", "check_log_prob_contract"}),
+    ],
+    ids=lambda value: value.__name__ if isinstance(value, type) else "",
+)
+def test_the_suite_names_the_checks_a_broken_model_fails(broken, failed):
+    with pytest.raises(ModelCheckError) as caught:
+        check_model(broken)
+    failures = caught.value.failures
+    assert failed <= set(failures)
+    if broken is not NoLogProbModel and broken is not CentresInPlaceModel:
+        assert set(failures) == failed  # the other checks still pass
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"model {broken.__name__!r} failed")
+    assert all(f"{name}: {failures[name]}" in message for name in failed)
+
+
+def test_register_refuses_a_class_missing_protocol_methods():
+    with pytest.raises(TypeError) as caught:
+        models.register("half-a-model")(NoLogProbModel)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "NoLogProbModel" in message and "GenerativeModel" in message
+    assert message.endswith("missing log_prob, state_dict, load_state_dict")
+    assert "half-a-model" not in available()
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -214,67 +257,6 @@ def test_bias_below_one_shrinks_the_spread(name, truth_data):
         for bias in (1.0, 0.7, 0.4)
     }
     assert spread[1.0] > spread[0.7] > spread[0.4]
-
-
-@functools.cache
-def fitted_small_model(name: str):
-    """A model fitted once on a small sample, shared by tests that only read it."""
-    return fast_model(name).fit(TRUTH.sample(300, seeded(101)), generator=seeded(0))
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-@settings(max_examples=25, deadline=None)
-@given(
-    bias=st.one_of(
-        st.floats(max_value=0.0),
-        st.floats(min_value=1.0, exclude_min=True),
-        st.just(math.nan),
-        st.just(True),
-    )
-)
-def test_bias_outside_unit_interval_is_rejected(name, bias):
-    model = fitted_small_model(name)
-    with pytest.raises(ValueError, match=r"bias must be in \(0, 1\]"):
-        model.sample(5, bias=bias, generator=seeded(1))
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_use_before_fit_raises_not_fitted(name, small_data):
-    model = fast_model(name)
-    with pytest.raises(NotFittedError):
-        model.sample(3, generator=seeded(0))
-    with pytest.raises(NotFittedError):
-        model.log_prob(small_data)
-    with pytest.raises(NotFittedError):
-        model.state_dict()
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-@pytest.mark.parametrize(
-    ("bad", "message"),
-    [
-        (np.zeros(5), "2-D"),
-        (np.zeros((0, 3)), "at least 1 row"),
-        (np.array([[0.0, math.nan]]), "NaN"),
-        ("text", "array-like"),
-    ],
-)
-def test_bad_training_data_is_rejected(name, bad, message):
-    with pytest.raises(ValueError, match=message):
-        fast_model(name).fit(bad, generator=seeded(0))
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_bad_call_arguments_are_rejected(name, small_data):
-    model = fitted_small_model(name)
-    with pytest.raises(ValueError, match="columns"):
-        model.log_prob(small_data[:, :2])
-    with pytest.raises(ValueError, match="n must be"):
-        model.sample(-1, generator=seeded(0))
-    with pytest.raises(ValueError, match="generator"):
-        model.sample(3, generator=None)
-    with pytest.raises(ValueError, match="generator"):
-        fast_model(name).fit(small_data, generator=0)
 
 
 BAD_PARAMS = {
@@ -325,6 +307,34 @@ def test_register_refuses_to_reuse_a_name():
 @given(bias=st.floats(min_value=0.0, max_value=1.0, exclude_min=True))
 def test_check_bias_accepts_the_unit_interval(bias):
     assert check_bias(bias) == bias
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    bias=st.one_of(
+        st.floats(max_value=0.0),
+        st.floats(min_value=1.0, exclude_min=True),
+        st.just(math.nan),
+        st.just(True),
+    )
+)
+def test_check_bias_rejects_everything_else(bias):
+    with pytest.raises(ValueError, match=r"bias must be in \(0, 1\]"):
+        check_bias(bias)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.zeros(5), "2-D"),
+        (np.zeros((0, 3)), "at least 1 row"),
+        (np.array([[0.0, math.nan]]), "NaN"),
+        ("text", "array-like"),
+    ],
+)
+def test_as_data_names_what_is_wrong(bad, message):
+    with pytest.raises(ValueError, match=message):
+        as_data(bad)
 
 
 def test_as_data_returns_float64_without_copying_float64_tensors():
