@@ -8,12 +8,12 @@ import torch
 
 from ecosystem.scenario import CompanySettings, PolicySettings, load_scenario
 from ecosystem.world.agents import AICompany, HumanCreator
+from ecosystem.world.levers import Levers
 from ecosystem.world.model import EcosystemModel
-from ecosystem.world.policy import Policy
 from ecosystem.world.web import AI, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
-NO_POLICY = Policy(PolicySettings())
+DEFAULT_LEVERS = Levers(PolicySettings())
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,9 @@ def test_retrain_makes_a_new_generation_from_the_crawl(model):
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
     assert company.generation == 1 and not company.training_synthetic.any()
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(0), generator, NO_POLICY)
+    company.retrain(
+        model.web, model.archive, 1, np.random.default_rng(0), generator, DEFAULT_LEVERS
+    )
     assert company.generation == 2 and len(company.training_x) == 200
     assert company.crawled_total == 200
 
@@ -57,7 +59,9 @@ def test_archive_share_mixes_the_archive_into_training(model):
     company = _company(model, crawl_budget=300, crawler="uniform", archive_share=0.25)
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
+    company.retrain(
+        model.web, model.archive, 1, np.random.default_rng(1), generator, DEFAULT_LEVERS
+    )
     assert len(company.training_x) == 400  # 300 crawled + 100 archive = 25% archive
     archive_rows = {tuple(r.tolist()) for r in model.archive}
     from_archive = sum(tuple(r.tolist()) in archive_rows for r in company.training_x[300:])
@@ -72,7 +76,7 @@ def test_accumulate_keeps_every_distinct_page_once(model):
     for step in (1, 2, 3):
         crawled |= set(company.crawl(model.web, step, np.random.default_rng(step)).tolist())
         company.retrain(
-            model.web, model.archive, step, np.random.default_rng(step), generator, NO_POLICY
+            model.web, model.archive, step, np.random.default_rng(step), generator, DEFAULT_LEVERS
         )
     # the popularity crawler fetches the same hubs every time: they enter the pool once
     assert len(company.training_x) == len(model.archive) + len(crawled)
@@ -83,12 +87,14 @@ def test_archive_share_holds_even_when_the_archive_is_small(model):
     company = _company(model, crawl_budget=400, crawler="uniform", archive_share=0.9)
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
+    company.retrain(
+        model.web, model.archive, 1, np.random.default_rng(1), generator, DEFAULT_LEVERS
+    )
     n = len(company.training_x)  # 600 archive items cap the archive part; the crawl shrinks
     assert n == 600 + round(600 * 0.1 / 0.9)
     only = _company(model, crawl_budget=400, crawler="uniform", archive_share=1.0)
     only.train_on_archive(model.archive, generator)
-    only.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, NO_POLICY)
+    only.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, DEFAULT_LEVERS)
     assert len(only.training_x) == 400 and not only.training_synthetic.any()
 
 
@@ -112,7 +118,7 @@ def test_creator_agents_view_their_rows(model):
 
 
 def test_screening_and_quota_shape_the_training_set(model):
-    policy = Policy(
+    levers = Levers(
         PolicySettings(
             detection={"enabled": True, "tpr": 1.0, "tpr_edited": 1.0, "fpr": 0.0},
             provenance={"min_certified_share": 0.5},
@@ -121,15 +127,15 @@ def test_screening_and_quota_shape_the_training_set(model):
     company = _company(model, crawl_budget=300, crawler="uniform", archive_share=0.25)
     generator = torch.Generator().manual_seed(0)
     company.train_on_archive(model.archive, generator)
-    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, policy)
+    company.retrain(model.web, model.archive, 1, np.random.default_rng(1), generator, levers)
     screening = company.screening
     assert screening.crawled == 300
     # the detector's verdicts were fixed at publishing (4% of human pages flagged)
-    assert screening.dropped_detected > 0
+    assert screening.dropped["dropped_detected"] > 0
     assert not model.web.flagged[screening.kept].any()
     # the certified rows (the archive sample) can be at most half: as many uncertified stay
     certified = int(company.training_certified.sum())
-    assert certified >= 0.25 * (300 - screening.dropped_detected) / 0.75 - 1
+    assert certified >= 0.25 * (300 - screening.dropped["dropped_detected"]) / 0.75 - 1
     assert len(company.training_x) == 2 * certified
 
 

@@ -1,4 +1,5 @@
-"""Tests for ecosystem.world.policy: each lever's mechanism, then directional scenario tests."""
+"""Tests for ecosystem.world.levers: each lever's mechanism through the levers of a scenario,
+then directional scenario tests (each lever names its own in ``directional_test``)."""
 
 import functools
 import math
@@ -11,15 +12,15 @@ import torch
 
 from ecosystem.runs.runner import simulate
 from ecosystem.scenario import PolicySettings, load_scenario
-from ecosystem.world.policy import Policy
+from ecosystem.world.levers import Levers
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 # --- mechanisms
 
 
-def policy(**sections) -> Policy:
-    """A policy with some sections changed, e.g. ``policy(cap={"ai_share_max": 0.3})``."""
-    return Policy(PolicySettings.model_validate(sections))
+def policy(**sections) -> Levers:
+    """The levers with some sections changed, e.g. ``policy(cap={"ai_share_max": 0.3})``."""
+    return Levers(PolicySettings.model_validate(sections))
 
 
 def within_binomial(hits: np.ndarray, p: float) -> bool:
@@ -34,7 +35,7 @@ def test_cap_keeps_ai_pages_within_their_share_of_all_new_pages():
         cap = float(rng.choice([0.0, 0.1, 0.3, 0.5, 0.75, 0.9, 0.99]))
         counts = rng.integers(0, 200, rng.integers(1, 5))
         human = int(rng.integers(0, 500))
-        capped = policy(cap={"ai_share_max": cap}).cap_output(counts, human)
+        capped = policy(cap={"ai_share_max": cap}).limit_output(counts, human)
         assert capped.dtype == counts.dtype and capped.shape == counts.shape
         assert (capped >= 0).all() and (capped <= counts).all()
         total = int(capped.sum())
@@ -46,26 +47,26 @@ def test_cap_keeps_ai_pages_within_their_share_of_all_new_pages():
 
 
 def test_cap_cuts_companies_in_proportion():
-    capped = policy(cap={"ai_share_max": 0.5}).cap_output(np.array([300, 100]), 200)
+    capped = policy(cap={"ai_share_max": 0.5}).limit_output(np.array([300, 100]), 200)
     np.testing.assert_array_equal(capped, [150, 50])
-    capped = policy(cap={"ai_share_max": 0.2}).cap_output(np.array([60, 30, 10]), 400)
+    capped = policy(cap={"ai_share_max": 0.2}).limit_output(np.array([60, 30, 10]), 400)
     np.testing.assert_array_equal(capped, [60, 30, 10])  # 100 of 500: exactly the cap
-    capped = policy(cap={"ai_share_max": 0.2}).cap_output(np.array([60, 30, 10]), 200)
+    capped = policy(cap={"ai_share_max": 0.2}).limit_output(np.array([60, 30, 10]), 200)
     np.testing.assert_array_equal(capped, [30, 15, 5])
 
 
 def test_cap_zero_stops_ai_publishing():
-    capped = policy(cap={"ai_share_max": 0.0}).cap_output(np.array([5, 7]), 1000)
+    capped = policy(cap={"ai_share_max": 0.0}).limit_output(np.array([5, 7]), 1000)
     np.testing.assert_array_equal(capped, [0, 0])
 
 
 def test_no_cap_leaves_counts_alone():
     no_cap = policy()
     counts = np.array([1000, 0, 3])
-    assert no_cap.cap_output(counts, 0) is counts
-    np.testing.assert_array_equal(no_cap.cap_output(counts, 5), [1000, 0, 3])
+    assert no_cap.limit_output(counts, 0) is counts
+    np.testing.assert_array_equal(no_cap.limit_output(counts, 5), [1000, 0, 3])
     capped = policy(cap={"ai_share_max": 0.5})
-    assert capped.cap_output(np.zeros(2, np.int64), 0).sum() == 0
+    assert capped.limit_output(np.zeros(2, np.int64), 0).sum() == 0
 
 
 N = 40_000
@@ -84,7 +85,7 @@ def stamped():
 
 def test_watermarks_on_ai_output_and_surviving_edits_only(stamped):
     origin, stamps = stamped
-    marked = stamps.watermarked
+    marked = stamps["watermarked"]
     assert not marked[origin == HUMAN].any()
     assert within_binomial(marked[origin == AI], 0.6)
     assert within_binomial(marked[origin == AI_ASSISTED], 0.6 * 0.5)
@@ -92,15 +93,15 @@ def test_watermarks_on_ai_output_and_surviving_edits_only(stamped):
 
 def test_certificates_only_on_human_pages(stamped):
     origin, stamps = stamped
-    assert within_binomial(stamps.certified[origin == HUMAN], 0.3)
-    assert not stamps.certified[origin != HUMAN].any()
+    assert within_binomial(stamps["certified_human"][origin == HUMAN], 0.3)
+    assert not stamps["certified_human"][origin != HUMAN].any()
 
 
 def test_detector_flags_at_its_rates(stamped):
     origin, stamps = stamped
-    assert within_binomial(stamps.flagged[origin == AI], 0.9)
-    assert within_binomial(stamps.flagged[origin == AI_ASSISTED], 0.25)
-    assert within_binomial(stamps.flagged[origin == HUMAN], 0.05)
+    assert within_binomial(stamps["flagged"][origin == AI], 0.9)
+    assert within_binomial(stamps["flagged"][origin == AI_ASSISTED], 0.25)
+    assert within_binomial(stamps["flagged"][origin == HUMAN], 0.05)
 
 
 def test_stamps_are_reproducible_and_empty_for_no_pages():
@@ -108,17 +109,19 @@ def test_stamps_are_reproducible_and_empty_for_no_pages():
     levers = policy(watermark={"share": 0.5}, provenance={"certified_share": 0.5})
     first = levers.stamp(origin, np.random.default_rng(3))
     again = levers.stamp(origin, np.random.default_rng(3))
-    for a, b in zip(vars(first).values(), vars(again).values(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert first.columns.keys() == again.columns.keys()
+    assert {"watermarked", "certified_human", "flagged"} <= first.columns.keys()
+    for column in first.columns:
+        np.testing.assert_array_equal(first[column], again[column])
     empty = levers.stamp(np.zeros(0, np.int8), np.random.default_rng(3))
-    assert empty.watermarked.shape == empty.certified.shape == empty.flagged.shape == (0,)
+    assert all(stamp.shape == (0,) for stamp in empty.columns.values())
 
 
 def test_default_policy_stamps_nothing_but_detector_verdicts():
     origin = np.repeat(np.array([HUMAN, AI, AI_ASSISTED], dtype=np.int8), 1000)
-    stamps = Policy(PolicySettings()).stamp(origin, np.random.default_rng(1))
-    assert not stamps.watermarked.any()  # watermark share 0 by default
-    assert stamps.flagged[origin == AI].mean() > 0.9  # the detector still measures
+    stamps = Levers(PolicySettings()).stamp(origin, np.random.default_rng(1))
+    assert not stamps["watermarked"].any()  # watermark share 0 by default
+    assert stamps["flagged"][origin == AI].mean() > 0.9  # the detector still measures
 
 
 def opted_web(n: int = 20_000) -> Web:
@@ -187,7 +190,7 @@ def test_screening_reports_true_and_detected_shares_exactly(crawl_web):
     assert screening.crawl_detected_share == 2 / 8
     # nothing enabled: everything is kept
     np.testing.assert_array_equal(screening.kept, PAGES)
-    assert screening.dropped_detected == screening.dropped_marked == 0
+    assert screening.dropped == {"dropped_detected": 0, "dropped_marked": 0}
     part = policy().screen(crawl_web, np.array([2, 3, 7]), company=0)
     assert part.crawl_synthetic_share == 2 / 3 and part.crawl_detected_share == 1 / 3
 
@@ -195,7 +198,7 @@ def test_screening_reports_true_and_detected_shares_exactly(crawl_web):
 def test_screening_drops_flagged_pages_only_when_detection_is_enabled(crawl_web):
     screening = policy(detection={"enabled": True}).screen(crawl_web, PAGES, company=0)
     np.testing.assert_array_equal(screening.kept, [0, 3, 4, 5, 6, 7])
-    assert screening.dropped_detected == 2 and screening.dropped_marked == 0
+    assert screening.dropped == {"dropped_detected": 2, "dropped_marked": 0}
 
 
 def test_screening_drops_marked_pages_every_company_can_read(crawl_web):
@@ -203,18 +206,18 @@ def test_screening_drops_marked_pages_every_company_can_read(crawl_web):
     for company in (0, 1, 2):
         screening = levers.screen(crawl_web, PAGES, company=company)
         np.testing.assert_array_equal(screening.kept, [0, 1, 5, 6, 7])
-        assert screening.dropped_marked == 3 and screening.dropped_detected == 0
+        assert screening.dropped == {"dropped_detected": 0, "dropped_marked": 3}
 
 
 def test_screening_drops_only_its_own_marks_when_only_the_issuer_reads_them(crawl_web):
     levers = policy(watermark={"share": 0.5, "readable_by": "issuer"})
     own = levers.screen(crawl_web, PAGES, company=0)
     np.testing.assert_array_equal(own.kept, [0, 1, 4, 5, 6, 7])
-    assert own.dropped_marked == 2
+    assert own.dropped["dropped_marked"] == 2
     other = levers.screen(crawl_web, PAGES, company=1)
     np.testing.assert_array_equal(other.kept, [0, 1, 2, 3, 5, 6, 7])
-    assert other.dropped_marked == 1
-    assert levers.screen(crawl_web, PAGES, company=2).dropped_marked == 0
+    assert other.dropped["dropped_marked"] == 1
+    assert levers.screen(crawl_web, PAGES, company=2).dropped["dropped_marked"] == 0
 
 
 def test_screening_keeps_marked_pages_when_crawlers_do_not_drop_them(crawl_web):
@@ -226,7 +229,7 @@ def test_a_page_both_flagged_and_marked_counts_once_as_detected(crawl_web):
     levers = policy(detection={"enabled": True}, watermark={"share": 0.5})
     screening = levers.screen(crawl_web, PAGES, company=0)
     np.testing.assert_array_equal(screening.kept, [0, 5, 6, 7])
-    assert screening.dropped_detected == 2 and screening.dropped_marked == 2
+    assert screening.dropped == {"dropped_detected": 2, "dropped_marked": 2}
     assert screening.crawled - len(screening.kept) == 4
 
 
@@ -250,7 +253,7 @@ def training_set(n: int, n_certified: int, seed: int = 0):
 def test_quota_keeps_every_certified_row_and_the_certified_share(quota, n_certified):
     x, synthetic, certified = training_set(100, n_certified)
     levers = policy(provenance={"min_certified_share": quota})
-    kept_x, kept_synthetic, kept_certified = levers.apply_quota(
+    kept_x, kept_synthetic, kept_certified = levers.assemble(
         x, synthetic, certified, np.random.default_rng(1)
     )
     assert int(kept_certified.sum()) == n_certified
@@ -268,24 +271,24 @@ def test_quota_keeps_every_certified_row_and_the_certified_share(quota, n_certif
 def test_quota_keeps_exactly_as_many_rows_as_it_allows():
     x, synthetic, certified = training_set(100, 3)
     levers = policy(provenance={"min_certified_share": 0.3})
-    kept_x, _, _ = levers.apply_quota(x, synthetic, certified, np.random.default_rng(1))
+    kept_x, _, _ = levers.assemble(x, synthetic, certified, np.random.default_rng(1))
     assert len(kept_x) == 10  # 3 certified rows are 0.3 of 10
 
 
 def test_quota_already_met_or_zero_leaves_the_set_unchanged():
     x, synthetic, certified = training_set(50, 30)
     met = policy(provenance={"min_certified_share": 0.6})
-    out = met.apply_quota(x, synthetic, certified, np.random.default_rng(0))
+    out = met.assemble(x, synthetic, certified, np.random.default_rng(0))
     assert out[0] is x and out[1] is synthetic and out[2] is certified
     x, synthetic, certified = training_set(50, 0)
-    out = policy().apply_quota(x, synthetic, certified, np.random.default_rng(0))
+    out = policy().assemble(x, synthetic, certified, np.random.default_rng(0))
     assert out[0] is x and out[1] is synthetic and out[2] is certified
 
 
 def test_quota_without_certified_rows_empties_the_set():
     x, synthetic, certified = training_set(40, 0)
     levers = policy(provenance={"min_certified_share": 0.1})
-    kept_x, _, _ = levers.apply_quota(x, synthetic, certified, np.random.default_rng(0))
+    kept_x, _, _ = levers.assemble(x, synthetic, certified, np.random.default_rng(0))
     assert len(kept_x) == 0
 
 
@@ -300,11 +303,11 @@ def test_licensing_fees_go_to_the_authors_of_creator_pages():
         step=0,
     )
     levers = policy(licensing={"fee_per_page": 0.25})
-    authors, fee = levers.licensing_fees(web, np.array([0, 1, 2, 3, 4, 5, 0]))
+    authors, fee = levers.pay(web, np.array([0, 1, 2, 3, 4, 5, 0]))
     assert fee == 0.25
     np.testing.assert_array_equal(authors, [4, 2, 4, 4])
     assert authors.dtype == np.int64
-    authors, fee = policy().licensing_fees(web, np.array([1, 3]))
+    authors, fee = policy().pay(web, np.array([1, 3]))
     assert authors.size == 0 and fee == 0.0
 
 

@@ -6,8 +6,8 @@ import torch
 
 import models
 from ecosystem.scenario import PolicySettings, load_scenario
+from ecosystem.world.levers import Levers
 from ecosystem.world.model import EcosystemModel
-from ecosystem.world.policy import Policy
 from ecosystem.world.publishing import assist, plan_human_pages, publish
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN
 
@@ -27,7 +27,7 @@ def _publish_month(model, month=1):
         model.companies,
         month,
         assist_strength=0.5,
-        policy=model.policy,
+        levers=model.levers,
         rng=np.random.default_rng(0),
         generator=torch.Generator().manual_seed(0),
     )
@@ -66,14 +66,14 @@ def test_inactive_creators_publish_nothing(model):
 
 
 def test_cap_limits_the_companies_share_of_new_pages(model):
-    model.policy = Policy(PolicySettings(cap={"ai_share_max": 0.2}))
+    model.levers = Levers(PolicySettings(cap={"ai_share_max": 0.2}))
     pages = _publish_month(model)
     ai = model.web.origin[pages] == AI
     assert 0 < ai.mean() <= 0.2
 
 
 def test_stamps_follow_the_policy(model):
-    model.policy = Policy(
+    model.levers = Levers(
         PolicySettings(
             watermark={"share": 1.0, "survival": 0.0},
             provenance={"certified_share": 1.0},

@@ -16,7 +16,9 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import BaseModel, BeforeValidator
 
-from ecosystem.scenario.schema import SCHEDULE_ALLOWED, Scenario, _share_schedule
+from ecosystem.scenario.fields import SCHEDULE_ALLOWED
+from ecosystem.scenario.fields import share_schedule as _share_schedule
+from ecosystem.scenario.schema import Scenario
 
 __all__ = ["FieldDoc", "describe_fields", "schema_markdown"]
 

@@ -13,21 +13,19 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 import typing
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
 import models
+from ecosystem.scenario.fields import Section, ShareSchedule, setting
+from ecosystem.world.levers.registry import settings_model
 
 __all__ = [
     "ArchiveSettings",
@@ -44,45 +42,6 @@ __all__ = [
     "scenario_hash",
     "value_at",
 ]
-
-
-def setting(default: Any, description: str, *, unit: str | None = None, **bounds: Any) -> Any:
-    """A schema field with its description, unit and bounds (ge/gt/le/lt)."""
-    extra = {"unit": unit} if unit else None
-    return Field(default, description=description, json_schema_extra=extra, **bounds)
-
-
-SCHEDULE_ALLOWED = 'a share in [0, 1], or dated anchors {"YYYY-MM" = share, ...}'
-
-
-def _share_schedule(value: Any) -> float | dict[str, float]:
-    """A share, or a table of dated anchors whose values are shares (interpolated in time)."""
-    if isinstance(value, dict) and value:
-        anchors = {}
-        for month, share in value.items():
-            if not (isinstance(month, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month)):
-                raise ValueError(
-                    f"anchor {month!r} is not a month YYYY-MM; allowed: {SCHEDULE_ALLOWED}"
-                )
-            anchors[month] = _share(share)
-        return anchors
-    return _share(value)
-
-
-def _share(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"got {value!r}; allowed: {SCHEDULE_ALLOWED}")
-    return float(value)
-
-
-ShareSchedule = Annotated[float | dict[str, float], BeforeValidator(_share_schedule)]
-"""A share in [0, 1]: a constant or ``{"YYYY-MM" = value}`` anchors (see ecosystem.calendar)."""
-
-
-class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class CultureSettings(Section):
@@ -435,87 +394,9 @@ class AttentionSettings(Section):
     )
 
 
-class DetectionPolicy(Section):
-    """AI-content detection: also the instrument that measures the detected synthetic share."""
-
-    enabled: bool = setting(False, "Drop pages the detector flags when assembling training sets")
-    tpr: float = setting(
-        0.95, "Share of fully AI pages the detector flags (true positive rate)", ge=0.0, le=1.0
-    )
-    tpr_edited: float = setting(
-        0.3,
-        "Share of AI-assisted (human-edited) pages it flags: editing defeats detectors",
-        ge=0.0,
-        le=1.0,
-    )
-    fpr: float = setting(
-        0.04, "Share of human pages it flags (false positive rate)", ge=0.0, le=1.0
-    )
-
-
-class WatermarkPolicy(Section):
-    """Watermarks on each company's output, and crawlers that drop marked pages."""
-
-    share: float = setting(
-        0.0, "Share of each company's output that carries its watermark", ge=0.0, le=1.0
-    )
-    survival: float = setting(
-        0.5, "Chance that a mark survives the human editing of an AI-assisted page", ge=0.0, le=1.0
-    )
-    drop_marked: bool = setting(True, "Crawlers drop the marked pages they can read")
-    readable_by: Literal["issuer", "all"] = setting(
-        "all", "Who can read a mark: only the company that issued it, or every company"
-    )
-
-
-class ProvenancePolicy(Section):
-    """Provenance: certified human pages and a human-data quota at training-set assembly."""
-
-    certified_share: float = setting(
-        0.002, "Share of new human pages that carry a provenance certificate", ge=0.0, le=1.0
-    )
-    min_certified_share: float = setting(
-        0.0,
-        "Minimum certified-human share of every training set (the pre-AI archive counts as "
-        "certified); the set shrinks rather than break it",
-        ge=0.0,
-        le=1.0,
-    )
-
-
-class OptOutPolicy(Section):
-    """How crawlers treat pages whose creator blocks AI crawlers."""
-
-    compliance: float = setting(
-        0.9, "Share of opted-out pages a crawler skips (robots.txt compliance)", ge=0.0, le=1.0
-    )
-
-
-class LicensingPolicy(Section):
-    """Payments from AI companies to the authors of the human pages they scrape."""
-
-    fee_per_page: float = setting(
-        0.0, "Fee per scraped human page, paid to its author", unit="$/page", ge=0.0, le=1e6
-    )
-
-
-class CapPolicy(Section):
-    """A cap on AI publishing."""
-
-    ai_share_max: float = setting(
-        1.0, "Most the companies' pages may be of all new pages in a month", ge=0.0, le=1.0
-    )
-
-
-class PolicySettings(Section):
-    """The policy levers, each applied at one named point of the month."""
-
-    detection: DetectionPolicy = Field(default_factory=DetectionPolicy)
-    watermark: WatermarkPolicy = Field(default_factory=WatermarkPolicy)
-    provenance: ProvenancePolicy = Field(default_factory=ProvenancePolicy)
-    opt_out: OptOutPolicy = Field(default_factory=OptOutPolicy)
-    licensing: LicensingPolicy = Field(default_factory=LicensingPolicy)
-    cap: CapPolicy = Field(default_factory=CapPolicy)
+PolicySettings = settings_model()
+"""The policy levers, each applied at one named point of the month: a section per lever of
+:mod:`ecosystem.world.levers` (assembled from its registry)."""
 
 
 class ArchiveSettings(Section):

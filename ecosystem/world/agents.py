@@ -21,7 +21,7 @@ import models
 from ecosystem.scenario import CompanySettings
 from ecosystem.world.crawl import make_crawler
 from ecosystem.world.creators import CreatorTable
-from ecosystem.world.policy import Policy, Screening
+from ecosystem.world.levers import Levers, Screening
 from ecosystem.world.web import HUMAN, Web
 
 __all__ = ["AICompany", "HumanCreator"]
@@ -153,15 +153,15 @@ class AICompany(mesa.Agent):
             self._pool = [(archive, self.training_synthetic, self.training_certified)]
 
     def crawl(
-        self, web: Web, step: int, rng: np.random.Generator, policy: Policy | None = None
+        self, web: Web, step: int, rng: np.random.Generator, levers: Levers | None = None
     ) -> np.ndarray:
         """Pages it crawls now: live pages (younger than ``crawl_max_age`` if set), minus the
-        opted-out pages it honours under ``policy``."""
+        pages the ``levers`` rule out (the opted-out pages it honours)."""
         eligible = web.alive.copy()
         if self.settings.crawl_max_age > 0:
             eligible &= web.created_step > step - self.settings.crawl_max_age
-        if policy is not None:
-            eligible = policy.crawlable(web, eligible, rng)
+        if levers is not None:
+            eligible = levers.crawlable(web, eligible, rng)
         return self.crawler.select(web, self.settings.crawl_budget, rng, eligible=eligible)
 
     def retrain(
@@ -171,21 +171,22 @@ class AICompany(mesa.Agent):
         step: int,
         rng: np.random.Generator,
         generator: torch.Generator,
-        policy: Policy,
+        levers: Levers,
     ) -> np.ndarray:
         """Crawl, screen, assemble the training set, fit: the next model generation.
         Returns the pages crawled (before screening).
 
-        Screening drops what the policy's detector flags and the watermarked
+        Screening drops what the levers' detector flags and the watermarked
         pages the company can read. ``replace`` trains on this crawl, mixed
         with an archive sample so that the archive makes up ``archive_share``
         of the set (the crawl part shrinks when the archive is too small to
         reach that share). ``accumulate`` trains on the archive (its
         generation-1 data) plus every distinct page kept so far: a page crawled
-        again is not added twice. Last, the human-data quota may shrink the set.
+        again is not added twice. Last, the levers' assembly hook (the human-data quota)
+        may shrink the set.
         """
-        pages = self.crawl(web, step, rng, policy)
-        self.screening = policy.screen(web, pages, self.index)
+        pages = self.crawl(web, step, rng, levers)
+        self.screening = levers.screen(web, pages, self.index)
         kept = self.screening.kept
         if len(kept) < 2:
             return pages
@@ -201,7 +202,7 @@ class AICompany(mesa.Agent):
             x, synthetic, certified = (torch.cat(part) for part in zip(*self._pool, strict=True))
         else:
             x, synthetic, certified = self._with_archive(web, kept, archive, rng)
-        x, synthetic, certified = policy.apply_quota(x, synthetic, certified, rng)
+        x, synthetic, certified = levers.assemble(x, synthetic, certified, rng)
         if len(x) < 2:
             return pages
         self.generative.fit(x, generator=generator)

@@ -217,8 +217,7 @@ class Measurement:
                     "crawled": float(screening.crawled),
                     "crawl_synthetic_share": screening.crawl_synthetic_share,
                     "crawl_detected_share": screening.crawl_detected_share,
-                    "dropped_detected": float(screening.dropped_detected),
-                    "dropped_marked": float(screening.dropped_marked),
+                    **{series: float(n) for series, n in screening.dropped.items()},
                 }
             rows += [(generation, f"training:{name}", m, v) for m, v in values.items()]
         self._company_rows[name] = (generation, rows)

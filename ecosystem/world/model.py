@@ -6,13 +6,18 @@ the web, the pre-AI archive, the creators and the companies) and
 only wires and orders; the domain logic lives in the modules it calls.
 
 Step order (one step = one month): creators publish -> companies publish
-(under the cap; pages stamped) -> new pages link -> readers allocate
-attention (search vs AI answers) and creators are paid -> creators update
-(quit, enter, adopt AI help, opt out) -> pages age and die -> companies whose
-retraining is due crawl (opt-out honoured, licensing owed), screen, assemble
-and retrain -> metrics. Step 0 is the initial state: the pre-AI web, every
-company's generation-1 model fitted on the archive, and creators whose costs
-are set from their step-0 income.
+(levers' output limit: the cap) and every new page is stamped (levers'
+stamps: watermark, certificate, detector verdict) -> new pages link ->
+readers allocate attention (search vs AI answers) and creators are paid ->
+creators update (quit, enter, adopt AI help, opt out) -> pages age and die
+-> companies whose retraining is due crawl (levers' crawl eligibility:
+opt-out), screen (levers' screening: detection, watermarks), assemble
+(levers' assembly: the human-data quota) and retrain, then pay (levers'
+payment: licensing, with the authors' next income) -> metrics. The levers'
+hooks and their order are those of :mod:`ecosystem.world.levers`. Step 0 is
+the initial state: the pre-AI web (its pages stamped too), every company's
+generation-1 model fitted on the archive, and creators whose costs are set
+from their step-0 income.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from ecosystem.world.attention import Attention, allocate, assigned_shares, topi
 from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
 from ecosystem.world.economy import CreatorEconomy, MonthOfCreators
 from ecosystem.world.lab import make_culture
+from ecosystem.world.levers import Levers
 from ecosystem.world.measurement import Measurement
-from ecosystem.world.policy import Policy
 from ecosystem.world.publishing import publish
 from ecosystem.world.web import HUMAN, Web
 
@@ -57,7 +62,7 @@ class EcosystemModel(mesa.Model):
         super().__init__(rng=int(streams.numpy("mesa").integers(2**63 - 1)))
         self.scenario = scenario
         self.streams = streams
-        self.policy = Policy(scenario.policy)
+        self.levers = Levers(scenario.policy)
         self.culture = make_culture(scenario, streams.torch("culture"))
         self._weights = self.culture.weights.numpy()
         self.web = Web(scenario.culture.dim)
@@ -118,7 +123,7 @@ class EcosystemModel(mesa.Model):
         if total == 0:
             return
         x, topics = self.culture.sample(total, self._content)
-        stamps = self.policy.stamp(np.full(total, HUMAN, dtype=np.int8), self._publish_rng)
+        stamps = self.levers.stamp(np.full(total, HUMAN, dtype=np.int8), self._publish_rng)
         age = self.scenario.web.initial_age
         created = -np.sort(self._web_rng.integers(0, age + 1, total))[::-1]
         pages = self.web.add_pages(
@@ -128,8 +133,7 @@ class EcosystemModel(mesa.Model):
             quality=self.culture.log_prob(x).numpy(),
             step=created,
             author=draw_authors(self.creators, topics.numpy(), self._creator_rng),
-            certified_human=stamps.certified,
-            flagged=stamps.flagged,
+            **stamps.columns,
         )
         for batch in np.array_split(pages, SEED_BATCHES):
             self._link(batch)
@@ -223,7 +227,7 @@ class EcosystemModel(mesa.Model):
                 self.companies,
                 month,
                 assist_strength=scenario.creators.assist_strength,
-                policy=self.policy,
+                levers=self.levers,
                 rng=self._publish_rng,
                 generator=self._content,
             )
@@ -249,9 +253,9 @@ class EcosystemModel(mesa.Model):
                 if company.is_due(month):
                     rng, generator = self._company_streams[company.name]
                     crawled = company.retrain(
-                        self.web, self.archive, month, rng, generator, self.policy
+                        self.web, self.archive, month, rng, generator, self.levers
                     )
-                    authors, fee = self.policy.licensing_fees(self.web, crawled)
+                    authors, fee = self.levers.pay(self.web, crawled)
                     company.licensing_paid += fee * len(authors)
                     self.economy.record_crawl(
                         self.creators, authors, fee, scenario.creators.crawl_scale

@@ -18,7 +18,7 @@ import torch
 from ecosystem.world.agents import AICompany
 from ecosystem.world.creators import CreatorTable
 from ecosystem.world.culture import Culture
-from ecosystem.world.policy import Policy
+from ecosystem.world.levers import Levers
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 from models.base import GenerativeModel
 
@@ -97,7 +97,7 @@ def publish(
     step: int,
     *,
     assist_strength: float,
-    policy: Policy,
+    levers: Levers,
     rng: np.random.Generator,
     generator: torch.Generator,
 ) -> np.ndarray:
@@ -105,9 +105,9 @@ def publish(
 
     Human pages keep the topic their author meant; AI and AI-assisted pages
     get the topic the ground truth assigns to what was actually written. The
-    companies' output obeys the policy's cap; every page gets the policy's
-    stamps (watermark, provenance certificate, detector verdict) and inherits
-    its author's opt-out.
+    companies' output obeys the levers' output limit (the cap); every page gets
+    the levers' stamps (watermark, provenance certificate, detector verdict)
+    and inherits its author's opt-out.
     """
     on_market = np.array([c.on_market(step) for c in companies], dtype=bool)
     plan = plan_human_pages(creators, rng, on_market)
@@ -135,7 +135,7 @@ def publish(
         [c.pages_to_publish(step) if on_market[i] else 0 for i, c in enumerate(companies)],
         dtype=np.int64,
     )
-    counts = policy.cap_output(wanted, len(plan.topic))
+    counts = levers.limit_output(wanted, len(plan.topic))
     for index, company in enumerate(companies):
         count = int(counts[index]) if len(counts) else 0
         if count == 0:
@@ -159,7 +159,7 @@ def publish(
     if written.any():
         topic[written] = culture.assign(x[torch.from_numpy(written)]).numpy()
     authors = np.concatenate(author)
-    stamps = policy.stamp(origin_all, rng)
+    stamps = levers.stamp(origin_all, rng)
     opted = np.zeros(len(x), dtype=bool)
     opted[authors >= 0] = creators.opt_out[authors[authors >= 0]]
     return web.add_pages(
@@ -171,8 +171,6 @@ def publish(
         company=np.concatenate(company_col),
         model_generation=np.concatenate(generation),
         author=authors,
-        watermarked=stamps.watermarked,
-        certified_human=stamps.certified,
-        flagged=stamps.flagged,
         opt_out=opted,
+        **stamps.columns,
     )
