@@ -1,9 +1,10 @@
 """The ecosystem model: the wiring and step order of one simulated month.
 
 Core objects: :class:`EcosystemModel` (a ``mesa.Model`` holding the world (the
-ground truth, see :mod:`ecosystem.world.protocol`), the web, the pre-AI archive, the creators and the companies) and
-:func:`ecosystem_steps` (a scenario run as tidy rows per month). The model
-only wires and orders; the domain logic lives in the modules it calls.
+ground truth, see :mod:`ecosystem.world.protocol`), the web, the pre-AI archive,
+the creators and the companies) and :func:`ecosystem_steps` (a scenario run as
+tidy rows per month). The model only wires and orders; the domain logic lives in
+the modules it calls.
 
 Step order (one step = one month): creators publish -> companies publish
 (under the cap; pages stamped) -> new pages link -> readers allocate
