@@ -114,7 +114,7 @@ def test_creator_agents_view_their_rows(model):
     agent.active = False
     assert not model.creators.active[agent.row]
     agent.active = True
-    assert set(agent.topics.tolist()) <= set(range(model.culture.topics))
+    assert set(agent.topics.tolist()) <= set(range(model.world.topics))
 
 
 def test_screening_and_quota_shape_the_training_set(model):

@@ -64,7 +64,7 @@ def test_lever_widgets_carry_schema_bounds_and_help(app):
     assert tpr.value == pytest.approx(0.95)
     assert tpr.min == 0.0 and tpr.max == 1.0
     assert "true positive rate" in tpr.help
-    crawler = _widget(app.selectbox, "alpha › crawler")
+    crawler = _widget(app.selectbox, "alpha › crawler › name")
     assert set(crawler.options) == {"uniform", "popularity", "links"}
 
 

@@ -1,15 +1,28 @@
 """Tests for ecosystem.world.crawl: budgets, eligibility, determinism and each crawler's bias."""
 
+import typing
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from ecosystem.scenario import (
+    CompanySettings,
+    CrawlerSettings,
+    ScenarioError,
+    describe_fields,
+    load_scenario,
+    schema_markdown,
+)
 from ecosystem.world.crawl import (
     CRAWLERS,
     LinkFollowingCrawl,
     PopularityCrawl,
     UniformCrawl,
+    crawler_parameters,
     make_crawler,
 )
+from ecosystem.world.model import EcosystemModel
 from ecosystem.world.web import HUMAN, Web
 
 
@@ -168,7 +181,10 @@ def test_make_crawler_builds_every_registered_crawler():
     ("call", "message"),
     [
         (lambda: make_crawler("random"), "crawler must be one of uniform, popularity, links"),
-        (lambda: make_crawler("links", seed=3), "no parameter 'seed'; allowed: seeds"),
+        (
+            lambda: make_crawler("links", seed=3),
+            r"no parameter 'seed'; did you mean 'seeds'\? allowed: seeds, max_rounds",
+        ),
         (lambda: make_crawler("uniform", seeds=3), "takes no parameters"),
         (lambda: LinkFollowingCrawl(seeds=0), "seeds"),
         (lambda: LinkFollowingCrawl(max_rounds=1.5), "max_rounds"),
@@ -194,3 +210,87 @@ def test_bad_select_arguments_are_rejected(web, name, budget, eligible, message)
         eligible = np.ones(web.size, dtype=np.int8)
     with pytest.raises(ValueError, match=message):
         make_crawler(name).select(web, budget, np.random.default_rng(0), eligible=eligible)
+
+
+# ----------------------------------------------------------------- scenarios
+
+
+TINY = "tests/data/tiny-web.toml"
+
+
+def test_the_scenario_takes_its_crawler_choices_from_the_registry():
+    name = CrawlerSettings.model_fields["name"]
+    assert typing.get_args(name.annotation) == CRAWLERS
+    docs = {doc.path: doc for doc in describe_fields()}
+    assert docs["companies.<name>.crawler.name"].choices == CRAWLERS
+    assert "crawler registry" in docs["companies.<name>.crawler.name"].description
+    assert "links: seeds, max_rounds" in docs["companies.<name>.crawler.params"].description
+    assert "ecosystem.world.crawl.CRAWLERS" in schema_markdown()
+    assert crawler_parameters("links") == ("seeds", "max_rounds")
+    assert crawler_parameters("uniform") == ()
+
+
+def test_a_crawler_is_a_name_or_a_table_with_parameters(tmp_path):
+    assert CompanySettings(crawler="uniform").crawler == CrawlerSettings(name="uniform")
+    path = tmp_path / "crawl.toml"
+    path.write_text(
+        f'extends = "{Path(TINY).resolve()}"\n'
+        "[companies.alpha]\n"
+        'crawler = { name = "links", params = { seeds = 7, max_rounds = 2 } }\n'
+        "[companies.beta]\n"
+        'crawler = "popularity"\n'
+        "[companies.delta]\n"
+        "crawler = { params = { max_rounds = 4 } }\n"  # on the inherited "links"
+    )
+    gamma = ["companies.gamma.crawler.name=links", "companies.gamma.crawler.params.seeds=3"]
+    scenario = load_scenario(path, gamma)
+    crawlers = {name: c.crawler for name, c in scenario.companies.items()}
+    assert crawlers["alpha"] == CrawlerSettings(name="links", params={"seeds": 7, "max_rounds": 2})
+    assert crawlers["beta"] == CrawlerSettings(name="popularity")
+    assert crawlers["gamma"] == CrawlerSettings(name="links", params={"seeds": 3})
+    assert crawlers["delta"] == CrawlerSettings(name="links", params={"max_rounds": 4})
+    model = EcosystemModel(scenario)
+    alpha = model.companies[0].crawler
+    assert isinstance(alpha, LinkFollowingCrawl) and (alpha.seeds, alpha.max_rounds) == (7, 2)
+    assert isinstance(model.companies[1].crawler, PopularityCrawl)
+    # the resolved scenario round-trips, a crawler without parameters written as its name
+    toml = scenario.to_toml()
+    assert 'crawler = "popularity"' in toml
+    again = tmp_path / "again.toml"
+    again.write_text(toml)
+    assert load_scenario(again).companies == scenario.companies
+
+
+def test_another_crawler_drops_the_inherited_parameters():
+    scenario = load_scenario(
+        "baseline",
+        ["companies.alpha.crawler.params.seeds=7", "companies.alpha.crawler.name=uniform"],
+    )
+    assert scenario.companies["alpha"].crawler == CrawlerSettings(name="uniform")
+    scenario = load_scenario(
+        "baseline", ["companies.alpha.crawler.params.seeds=7", "companies.alpha.crawler=popularity"]
+    )
+    assert scenario.companies["alpha"].crawler == CrawlerSettings(name="popularity")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "companies.alpha.crawler.params.seed=7",
+            "companies.alpha.crawler.params: crawler 'links' has no parameter 'seed'; "
+            "did you mean 'seeds'? allowed: seeds, max_rounds",
+        ),
+        (
+            "companies.beta.crawler.params.seeds=7",  # beta's baseline crawler is popularity
+            "companies.beta.crawler.params: crawler 'popularity' takes no parameters, got 'seeds'",
+        ),
+        ("companies.alpha.crawler.params.seeds=0", "seeds must be an integer >= 1, got 0"),
+        ("companies.alpha.crawler=random", "companies.alpha.crawler.name: Input should be"),
+    ],
+)
+def test_bad_crawler_parameters_are_refused_in_one_line(override, message):
+    with pytest.raises(ScenarioError) as error:
+        load_scenario("baseline", [override])
+    text = str(error.value)
+    assert message in text and "\n" not in text

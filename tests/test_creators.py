@@ -6,7 +6,7 @@ import pytest
 from ecosystem.randomness import Streams
 from ecosystem.scenario import CreatorSettings, load_scenario
 from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
-from ecosystem.world.lab import make_culture
+from ecosystem.world.worlds import make_world
 
 TINY = "tests/data/tiny-web.toml"
 N = 3000
@@ -19,7 +19,7 @@ SETTINGS = CreatorSettings(
 def culture():
     """The tiny model's culture (drawn as EcosystemModel draws it)."""
     scenario = load_scenario(TINY)
-    return make_culture(scenario, Streams(scenario.seed).torch("culture"))
+    return make_world(scenario, Streams(scenario.seed).torch("culture"))
 
 
 @pytest.fixture(scope="module")

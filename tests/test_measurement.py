@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import ecosystem.world.measurement as measurement
 from ecosystem.scenario import load_scenario
 from ecosystem.world.model import EcosystemModel
+from ecosystem.world.vectors import VectorWorld
 from ecosystem.world.web import AI, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
@@ -13,13 +13,13 @@ TINY = "tests/data/tiny-web.toml"
 
 def test_every_sample_has_the_fixed_size(monkeypatch):
     sizes = []
-    original = measurement.evaluate
+    original = VectorWorld.evaluate
 
-    def recording(culture, x, **kw):
-        sizes.append(len(x))
-        return original(culture, x, **kw)
+    def recording(world, batch, settings):
+        sizes.append(len(batch))
+        return original(world, batch, settings)
 
-    monkeypatch.setattr(measurement, "evaluate", recording)
+    monkeypatch.setattr(VectorWorld, "evaluate", recording)
     model = EcosystemModel(load_scenario(TINY, ["metrics.samples=150"]))
     model.step()
     assert max(sizes) == 150  # web has 600+ pages, archive 600 items: all capped
@@ -72,7 +72,7 @@ def test_pages_that_die_in_their_month_still_count_as_published():
 
 def test_a_culture_without_tail_topics_measures_nan_tail_mass():
     model = EcosystemModel(load_scenario(TINY, ["culture.topics=2"]))
-    assert len(model.culture.tail) == 0
+    assert not model.world.tail_mask.any()
     model.step()
     values = {(s, m): v for _, s, m, v in model.rows}
     assert values[("web", "tail_mass_ratio")] != values[("web", "tail_mass_ratio")]

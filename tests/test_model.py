@@ -84,7 +84,7 @@ def test_pages_carry_their_provenance():
     assert (web.author[assisted] >= 0).all() and (web.company[assisted] >= 0).all()
     assert (web.model_generation[web.origin == HUMAN] == -1).all()
     assert (web.model_generation[ai] >= 1).all()
-    assert np.allclose(web.quality, model.culture.log_prob(web.content).numpy(), atol=1e-3)
+    assert np.allclose(web.quality, model.world.log_prob(web.content).numpy(), atol=1e-3)
     assert len(model.agents_by_type[HumanCreator]) == len(model.creators) >= 60
     assert len(model.agents_by_type[AICompany]) == 3
 

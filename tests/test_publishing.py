@@ -8,7 +8,8 @@ import models
 from ecosystem.scenario import PolicySettings, load_scenario
 from ecosystem.world.levers import Levers
 from ecosystem.world.model import EcosystemModel
-from ecosystem.world.publishing import assist, plan_human_pages, publish
+from ecosystem.world.publishing import plan_human_pages, publish
+from ecosystem.world.vectors import assist_toward
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN
 
 TINY = "tests/data/tiny-web.toml"
@@ -22,7 +23,7 @@ def model():
 def _publish_month(model, month=1):
     return publish(
         model.web,
-        model.culture,
+        model.world,
         model.creators,
         model.companies,
         month,
@@ -94,10 +95,10 @@ def test_assist_moves_drafts_toward_the_models_output():
         10 + 0.01 * torch.randn(500, 2, generator=generator), generator=generator
     )
     drafts = torch.zeros(100, 2)
-    assert torch.equal(assist(drafts, gaussian, 0.0, generator), drafts)
-    half = assist(drafts, gaussian, 0.5, generator)
+    assert torch.equal(assist_toward(drafts, gaussian, 0.0, generator), drafts)
+    half = assist_toward(drafts, gaussian, 0.5, generator)
     assert torch.allclose(half, torch.full_like(half, 5.0), atol=0.1)
-    full = assist(drafts, gaussian, 1.0, generator)
+    full = assist_toward(drafts, gaussian, 1.0, generator)
     assert torch.allclose(full, torch.full_like(full, 10.0), atol=0.1)
 
 
@@ -110,7 +111,7 @@ def test_publish_appends_a_months_pages_with_their_provenance(model):
     assert {HUMAN, AI, AI_ASSISTED} <= set(origin.tolist())
     ai = new[origin == AI]
     assert np.array_equal(
-        web.topic[ai], model.culture.assign(torch.from_numpy(web.content[ai])).numpy()
+        web.topic[ai], model.world.assign(torch.from_numpy(web.content[ai])).numpy()
     )
     # alpha and beta are on the market from step 1 with 40 pages/month; gamma starts at step 3
     assert np.bincount(web.company[ai], minlength=3).tolist() == [40, 40, 0]
@@ -118,15 +119,13 @@ def test_publish_appends_a_months_pages_with_their_provenance(model):
 
 
 def test_assisted_pages_use_the_companys_sampling_bias(model, monkeypatch):
-    import ecosystem.world.publishing as publishing
-
     seen = []
-    original = publishing.assist
+    original = model.world.assist
 
     def recording(drafts, generative, strength, generator, *, bias=1.0):
         seen.append(bias)
         return original(drafts, generative, strength, generator, bias=bias)
 
-    monkeypatch.setattr(publishing, "assist", recording)
+    monkeypatch.setattr(model.world, "assist", recording)
     _publish_month(model)
     assert seen and set(seen) == {0.9}  # the baseline's companies sample with bias 0.9

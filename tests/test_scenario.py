@@ -137,7 +137,7 @@ def test_switching_model_replaces_the_inherited_model_table(tmp_path):
 def test_company_overrides_and_errors():
     s = load_scenario("baseline", ["companies.alpha.bias=0.5", "companies.zeta.pages_per_month=10"])
     assert s.companies["alpha"].bias == 0.5
-    assert s.companies["zeta"].pages_per_month == 10 and s.companies["zeta"].crawler == "links"
+    assert s.companies["zeta"].pages_per_month == 10 and s.companies["zeta"].crawler.name == "links"
     with pytest.raises(ScenarioError, match=r"unknown key 'companies\.alpha\.biass'; did you mean"):
         load_scenario("baseline", ["companies.alpha.biass=0.5"])
     with pytest.raises(ScenarioError, match=r"companies\.alpha\.crawler.*'uniform'"):

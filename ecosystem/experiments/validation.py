@@ -30,8 +30,8 @@ from ecosystem.calendar import step_of_month
 from ecosystem.measure.metrics import evaluate
 from ecosystem.randomness import Streams
 from ecosystem.scenario import LabSettings, load_scenario
-from ecosystem.world.culture import Culture
 from ecosystem.world.lab import self_consuming_loop
+from ecosystem.world.vectors import VectorWorld
 
 __all__ = ["CHECKS", "Check", "history_checks", "run_checks"]
 
@@ -65,13 +65,13 @@ def _mean_se(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 
 
-def _culture(seed: int, name: str, **params) -> Culture:
+def _culture(seed: int, name: str, **params) -> VectorWorld:
     params.setdefault("reference_size", 2000)
-    return Culture.generate(Streams(seed).torch(f"culture:{name}"), **params)
+    return VectorWorld.generate(Streams(seed).torch(f"culture:{name}"), **params)
 
 
 def _run(
-    culture: Culture,
+    culture: VectorWorld,
     model_name: str,
     settings: LabSettings,
     generations: int,
@@ -87,7 +87,7 @@ def _run(
 
 
 def _mixture_scores(
-    culture: Culture,
+    culture: VectorWorld,
     settings: LabSettings,
     generations: int,
     generator: torch.Generator,

@@ -64,7 +64,7 @@ LEVER_GROUPS: dict[str, tuple[str, ...]] = {
         "companies.<name>.pages_per_month",
         "companies.<name>.data",
         "companies.<name>.archive_share",
-        "companies.<name>.crawler",
+        "companies.<name>.crawler.name",
         "companies.<name>.crawl_budget",
         "companies.<name>.retrain_interval",
         "companies.<name>.market_share",

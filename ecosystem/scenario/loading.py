@@ -81,12 +81,18 @@ def _locate(source: str | Path) -> Path:
     raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
 
 
+NAMED_TABLES = frozenset({"model", "crawler"})
+"""Tables that may be written as their ``name`` alone (``crawler = "links"``)."""
+
+
 def _merge(base: dict, child: dict) -> dict:
     """Deep merge; a table with a different ``name`` (another model) replaces the inherited
     one, and so does a schedule (a table of dated anchors)."""
     merged = dict(base)
     for key, value in child.items():
         inherited = merged.get(key)
+        if key in NAMED_TABLES and isinstance(value, dict) and isinstance(inherited, str):
+            inherited = {"name": inherited}  # a table given by its name alone
         if (
             isinstance(value, dict)
             and isinstance(inherited, dict)
@@ -119,6 +125,8 @@ def _apply_override(raw: dict, override: str) -> None:
     parts = key.split(".")
     for depth, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
+        if isinstance(child, str) and part in NAMED_TABLES:
+            child = node[part] = {"name": child}  # a table given by its name alone
         if not isinstance(child, dict):
             raise ScenarioError(
                 f"override {key!r}: {'.'.join(parts[: depth + 1])} is not a section"

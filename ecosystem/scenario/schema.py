@@ -14,23 +14,28 @@ import difflib
 import hashlib
 import json
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
+    BeforeValidator,
     Field,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 import models
 from ecosystem.scenario.fields import Section, ShareSchedule, setting
+from ecosystem.world.crawl import CRAWLERS, crawler_parameters, make_crawler
 from ecosystem.world.levers.registry import settings_model
+from ecosystem.world.worlds import WORLDS, world_class
 
 __all__ = [
     "ArchiveSettings",
     "AttentionSettings",
     "CompanySettings",
+    "CrawlerSettings",
     "CreatorSettings",
     "CultureSettings",
     "LabSettings",
@@ -45,7 +50,7 @@ __all__ = [
 
 
 class CultureSettings(Section):
-    """The ground truth: what human content looks like."""
+    """The ground truth of the vector world: what human content looks like."""
 
     topics: int = setting(
         50, "Number of topics (mixture components) of human content", ge=2, le=1000
@@ -92,6 +97,40 @@ class ModelSettings(Section):
         if name is not None:
             models.make(name, **params)
         return params
+
+
+def _crawler_table(value: Any) -> Any:
+    """A crawler given by name alone (``crawler = "links"``) as its table."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class CrawlerSettings(Section):
+    """A company's crawler: a name from the crawler registry and its parameters (written
+    as the name alone when it has none)."""
+
+    name: Literal[CRAWLERS] = setting(  # type: ignore[valid-type]
+        "links",
+        "Crawl strategy, a name from the crawler registry (ecosystem.world.crawl.CRAWLERS): "
+        "uniform over live pages, highest in-degree first, or following links",
+    )
+    params: dict[str, int | float | str | bool] = setting(
+        {},
+        "Parameters passed to the crawler's constructor, checked by name ("
+        + "; ".join(f"{n}: {', '.join(crawler_parameters(n)) or 'none'}" for n in CRAWLERS)
+        + ")",
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, params: dict, info) -> dict:
+        name = info.data.get("name")
+        if name is not None:
+            make_crawler(name, **params)
+        return params
+
+    @model_serializer(mode="wrap")
+    def _name_alone(self, handler) -> Any:
+        return handler(self) if self.params else self.name
 
 
 class LabSettings(Section):
@@ -416,8 +455,9 @@ class CompanySettings(Section):
 
     enabled: bool = setting(True, "Whether the company takes part")
     model: ModelSettings = Field(default_factory=ModelSettings, description="Its generative model")
-    crawler: Literal["uniform", "popularity", "links"] = setting(
-        "links", "Crawl strategy: uniform over live pages, highest in-degree first, or links"
+    crawler: Annotated[CrawlerSettings, BeforeValidator(_crawler_table)] = Field(
+        default_factory=CrawlerSettings,
+        description='Its crawler: a name (crawler = "links") or {name, params}',
     )
     crawl_budget: int = setting(
         10_000,
@@ -504,6 +544,11 @@ class Scenario(Section):
         "Calendar month of step 1 in ecosystem mode (YYYY-MM)",
         pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
     )
+    world: Literal[tuple(WORLDS)] = setting(  # type: ignore[valid-type]
+        next(iter(WORLDS)),
+        "What content is: a world from the registry (ecosystem.world.worlds.WORLDS); its "
+        "ground truth, content store, models and metrics",
+    )
     culture: CultureSettings = Field(default_factory=CultureSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     lab: LabSettings = Field(default_factory=LabSettings)
@@ -524,6 +569,22 @@ class Scenario(Section):
             if not name.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"company name {name!r} must be letters, digits, '-' or '_'")
         return companies
+
+    @model_validator(mode="after")
+    def _models_apply(self) -> Scenario:
+        applicable = world_class(self.world).models
+        used = (
+            {"model": self.model}
+            if self.mode == "lab"
+            else {f"companies.{n}.model": c.model for n, c in self.active_companies.items()}
+        )
+        for path, settings in used.items():
+            if settings.name not in applicable:
+                raise ValueError(
+                    f"{path}.name: model {settings.name!r} does not apply to the {self.world!r} "
+                    f"world; allowed: {', '.join(applicable)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _runnable_lab_loop(self) -> Scenario:

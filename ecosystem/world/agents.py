@@ -94,7 +94,7 @@ class AICompany(mesa.Agent):
         self.name = name
         self.settings = settings
         self.generative = models.make(settings.model.name, **settings.model.params)
-        self.crawler = make_crawler(settings.crawler)
+        self.crawler = make_crawler(settings.crawler.name, **settings.crawler.params)
         self.generation = 0
         self.index = -1
         self.training_x: torch.Tensor | None = None
@@ -199,7 +199,9 @@ class AICompany(mesa.Agent):
             fresh = kept[~self._seen[kept]]
             self._seen[fresh] = True
             self._pool.append(self._pages_data(web, fresh))
-            x, synthetic, certified = (torch.cat(part) for part in zip(*self._pool, strict=True))
+            xs, synthetic_parts, certified_parts = zip(*self._pool, strict=True)
+            x = web.store.concat(xs)
+            synthetic, certified = torch.cat(synthetic_parts), torch.cat(certified_parts)
         else:
             x, synthetic, certified = self._with_archive(web, kept, archive, rng)
         x, synthetic, certified = levers.assemble(x, synthetic, certified, rng)
@@ -213,7 +215,7 @@ class AICompany(mesa.Agent):
     @staticmethod
     def _pages_data(web: Web, pages: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return (
-            torch.from_numpy(web.content[pages]),
+            web.content_of(pages),
             torch.from_numpy(web.origin[pages] != HUMAN),
             torch.from_numpy(web.certified_human[pages].copy()),
         )
@@ -233,7 +235,7 @@ class AICompany(mesa.Agent):
         x, synthetic, certified = self._pages_data(web, kept)
         picks = torch.from_numpy(rng.choice(len(archive), n_archive, replace=False))
         return (
-            torch.cat([x, archive[picks]]),
+            web.store.concat([x, web.store.take(archive, picks)]),
             torch.cat([synthetic, torch.zeros(n_archive, dtype=torch.bool)]),
             torch.cat([certified, torch.ones(n_archive, dtype=torch.bool)]),
         )

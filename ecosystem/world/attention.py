@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 from ecosystem.calendar import schedule_at
 from ecosystem.scenario import AttentionSettings
-from ecosystem.world.culture import Culture
+from ecosystem.world.protocol import World
 from ecosystem.world.web import AI, Web
 
 __all__ = ["Attention", "allocate", "assigned_shares", "topic_fidelity"]
@@ -68,29 +68,29 @@ class Attention:
         return (self.clicks_answered / self.answered_searches) / (self.clicks_plain / plain)
 
 
-def topic_fidelity(
-    culture: Culture, sample: torch.Tensor, truth: np.ndarray | None = None
-) -> np.ndarray:
+def topic_fidelity(world: World, sample: Any, truth: np.ndarray | None = None) -> np.ndarray:
     """Per topic, the share of ``sample`` assigned to it over the share of the truth
     assigned to it, capped at 1: 1 where the model covers the topic, toward 0 where it has
     lost it.
 
-    ``truth`` is the share of a large sample of the culture assigned to each topic
-    (:func:`assigned_shares`); assignment by posterior argmax gives overlapping tail
-    topics less than their weight, so comparing with the truth's own assignment keeps a
-    perfect model at 1. Without it, the topic weights are used.
+    ``sample`` is a batch of the world's content. ``truth`` is the share of a large sample
+    of the world assigned to each topic (:func:`assigned_shares`); assignment by posterior
+    argmax gives overlapping tail topics less than their weight, so comparing with the
+    truth's own assignment keeps a perfect model at 1. Without it, the topic weights are
+    used.
     """
-    mass = assigned_shares(culture, sample)
-    reference = culture.weights.numpy() if truth is None else truth
+    mass = assigned_shares(world, sample)
+    reference = world.weights.numpy() if truth is None else truth
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(reference > 0, mass / reference, 1.0)
     return np.minimum(ratio, 1.0)
 
 
-def assigned_shares(culture: Culture, sample: torch.Tensor) -> np.ndarray:
-    """The share of ``sample`` that the ground truth assigns to each topic."""
-    topics = culture.assign(sample).numpy()
-    return np.bincount(topics, minlength=culture.topics) / max(len(sample), 1)
+def assigned_shares(world: World, sample: Any) -> np.ndarray:
+    """The share of ``sample`` (a batch of the world's content) that the ground truth
+    assigns to each topic."""
+    topics = world.assign(sample).numpy()
+    return np.bincount(topics, minlength=world.topics) / max(len(sample), 1)
 
 
 def allocate(

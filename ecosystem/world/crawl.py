@@ -4,11 +4,14 @@ Core objects: the :class:`CrawlStrategy` protocol (``select`` a set of pages und
 its implementations :class:`UniformCrawl` (the oracle: a uniform sample),
 :class:`PopularityCrawl` (the most linked-to pages) and :class:`LinkFollowingCrawl`
 (breadth-first along out-links from random seeds, which under-samples weakly linked pages),
-and the registry :func:`make_crawler` / :data:`CRAWLERS`.
+and the registry: :data:`CRAWLERS` (the names a scenario's ``companies.<name>.crawler`` may
+take), :func:`crawler_parameters` and :func:`make_crawler` (a crawler by name, its
+parameters checked by name, as :func:`models.make` does for models).
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from numbers import Integral
 from typing import Any, Protocol
@@ -23,6 +26,7 @@ __all__ = [
     "LinkFollowingCrawl",
     "PopularityCrawl",
     "UniformCrawl",
+    "crawler_parameters",
     "make_crawler",
 ]
 
@@ -151,22 +155,34 @@ _REGISTRY: dict[str, type] = {
     "links": LinkFollowingCrawl,
 }
 CRAWLERS = tuple(_REGISTRY)
+"""The registered crawlers' names, in registration order."""
+
+
+def crawler_parameters(name: str) -> tuple[str, ...]:
+    """The parameters the crawler ``name`` accepts (its constructor's keywords)."""
+    return tuple(p for p in inspect.signature(_crawler_class(name)).parameters if p != "self")
 
 
 def make_crawler(name: str, **params: Any) -> CrawlStrategy:
-    """The crawler named ``name`` (one of :data:`CRAWLERS`), built with ``params``."""
-    if name not in _REGISTRY:
-        raise ValueError(f"crawler must be one of {', '.join(CRAWLERS)}, got {name!r}")
-    cls = _REGISTRY[name]
-    allowed = [p for p in inspect.signature(cls).parameters if p != "self"]
+    """The crawler named ``name`` (one of :data:`CRAWLERS`), built with ``params``; an
+    unknown parameter is a one-line error naming the accepted ones."""
+    allowed = crawler_parameters(name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
         raise ValueError(
-            f"crawler {name!r} has no parameter {unknown[0]!r}; allowed: {', '.join(allowed)}"
+            f"crawler {name!r} has no parameter {unknown[0]!r}{hint} allowed: {', '.join(allowed)}"
             if allowed
             else f"crawler {name!r} takes no parameters, got {unknown[0]!r}"
         )
-    return cls(**params)
+    return _REGISTRY[name](**params)
+
+
+def _crawler_class(name: str) -> type:
+    if name not in _REGISTRY:
+        raise ValueError(f"crawler must be one of {', '.join(CRAWLERS)}, got {name!r}")
+    return _REGISTRY[name]
 
 
 def _eligible_mask(web: Web, eligible: np.ndarray | None) -> np.ndarray:

@@ -8,24 +8,28 @@ a scenario with every metric, as tidy rows per generation).
 
 Generation indexing: generation 1 is the fit on real data only; generation
 ``g > 1`` is fitted on data that includes samples of generation ``g - 1``.
+The content, its truth and its metrics are the scenario's world's
+(:mod:`ecosystem.world.protocol`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 import models
-from ecosystem.measure.metrics import evaluate, subsample
 from ecosystem.randomness import Streams
 from ecosystem.runs.results import StepRows
 from ecosystem.scenario import LabSettings, Scenario
-from ecosystem.world.culture import Culture
+from ecosystem.world.content import subsample
+from ecosystem.world.protocol import World
+from ecosystem.world.worlds import make_world
 from models.base import GenerativeModel
 
-__all__ = ["Generation", "lab_steps", "make_culture", "self_consuming_loop"]
+__all__ = ["Generation", "lab_steps", "self_consuming_loop"]
 
 
 @dataclass
@@ -34,7 +38,8 @@ class Generation:
 
     index: int
     model: GenerativeModel
-    train: torch.Tensor
+    train: Any
+    """The training set, a batch of the world's store."""
     synthetic: torch.Tensor
 
     @property
@@ -44,7 +49,7 @@ class Generation:
 
 
 def self_consuming_loop(
-    culture: Culture,
+    world: World,
     model: GenerativeModel,
     settings: LabSettings,
     generations: int,
@@ -60,47 +65,48 @@ def self_consuming_loop(
     everything so far as large as the new data.
     """
     _check_loop(settings, generations)
-    real, _ = culture.sample(settings.n_real, generator)
+    store = world.store
+    real, _ = world.sample(settings.n_real, generator)
     pool = [(real, torch.zeros(len(real), dtype=torch.bool))]
     train, synthetic = real, pool[0][1]
     for index in range(1, generations + 1):
         if index > 1:
-            fresh_x, fresh_synthetic = _new_data(culture, model, settings, real, generator)
+            fresh_x, fresh_synthetic = _new_data(world, model, settings, real, generator)
             if settings.data == "replace":
                 train, synthetic = fresh_x, fresh_synthetic
             else:
                 if settings.loop == "synthetic_augmentation":
                     # the fixed real set is already in the pool: add only the new samples
                     fresh_x, fresh_synthetic = (
-                        fresh_x[fresh_synthetic],
+                        store.take(fresh_x, fresh_synthetic),
                         fresh_synthetic[fresh_synthetic],
                     )
                 pool.append((fresh_x, fresh_synthetic))
-                train = torch.cat([x for x, _ in pool])
+                train = store.concat([x for x, _ in pool])
                 synthetic = torch.cat([s for _, s in pool])
                 if settings.data == "accumulate_subsample":
                     size = _replace_size(settings)
                     keep = torch.randperm(len(train), generator=generator)[:size]
-                    train, synthetic = train[keep], synthetic[keep]
+                    train, synthetic = store.take(train, keep), synthetic[keep]
         model.fit(train, generator=generator)
         yield Generation(index, model, train, synthetic)
 
 
 def _new_data(
-    culture: Culture,
+    world: World,
     model: GenerativeModel,
     settings: LabSettings,
-    real: torch.Tensor,
+    real: Any,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[Any, torch.Tensor]:
     synthetic = model.sample(settings.n_synthetic, bias=settings.bias, generator=generator)
     if settings.loop == "fully_synthetic":
-        human = real[:0]
+        human = world.store.empty()
     elif settings.loop == "synthetic_augmentation":
         human = real
     else:
-        human, _ = culture.sample(settings.n_real, generator)
-    x = torch.cat([human, synthetic])
+        human, _ = world.sample(settings.n_real, generator)
+    x = world.store.concat([human, synthetic])
     mask = torch.cat(
         [torch.zeros(len(human), dtype=torch.bool), torch.ones(len(synthetic), dtype=torch.bool)]
     )
@@ -122,13 +128,6 @@ def _check_loop(settings: LabSettings, generations: int) -> None:
         raise ValueError("lab.n_synthetic must be >= 2 for the fully synthetic loop")
 
 
-def make_culture(scenario: Scenario, generator: torch.Generator) -> Culture:
-    """The scenario's ground truth, drawn from ``generator``."""
-    return Culture.generate(
-        generator, **scenario.culture.model_dump(), reference_k=scenario.metrics.k
-    )
-
-
 def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
     """Run a lab scenario: per generation, the tidy rows of every metric.
 
@@ -136,25 +135,20 @@ def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
     bias: what it would publish) and ``training`` (its training set).
     """
     streams = Streams(scenario.seed)
-    culture = make_culture(scenario, streams.torch("culture"))
+    world = make_world(scenario, streams.torch("culture"))
     model = models.make(scenario.model.name, **scenario.model.params)
     data_generator = streams.torch("lab")
     metric_generator = streams.torch("metrics")
     settings, metric_settings = scenario.lab, scenario.metrics
-    for generation in self_consuming_loop(culture, model, settings, scenario.steps, data_generator):
+    for generation in self_consuming_loop(world, model, settings, scenario.steps, data_generator):
         index = generation.index
         published = model.sample(
             metric_settings.samples, bias=settings.bias, generator=metric_generator
         )
-        seen = subsample(generation.train, metric_settings.samples, metric_generator)
+        seen = subsample(world.store, generation.train, metric_settings.samples, metric_generator)
         rows: StepRows = []
         for scope, sample in (("model", published), ("training", seen)):
-            values = evaluate(
-                culture,
-                sample,
-                k=metric_settings.k,
-                min_topic_fraction=metric_settings.min_topic_fraction,
-            )
+            values = world.evaluate(sample, metric_settings)
             rows.extend((index, scope, metric, value) for metric, value in values.items())
         rows.append((index, "training", "synthetic_share", generation.synthetic_share))
         rows.append((index, "training", "size", float(len(generation.train))))

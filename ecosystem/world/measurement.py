@@ -19,25 +19,26 @@ Core object: :class:`Measurement`. Scopes:
   income) and licensing income.
 
 Every sample has the fixed size ``metrics.samples``, so the cost per month
-does not grow with the web. A company's rows are recomputed only when it has
+does not grow with the web; the world evaluates it (its metrics, see
+:mod:`ecosystem.world.protocol`). A company's rows are recomputed only when it has
 a new model generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from ecosystem.measure.metrics import evaluate
 from ecosystem.runs.results import StepRows
 from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.world.agents import AICompany
 from ecosystem.world.attention import Attention
 from ecosystem.world.creators import CreatorTable
-from ecosystem.world.culture import Culture
 from ecosystem.world.economy import MonthOfCreators, gini
+from ecosystem.world.protocol import World
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 
 TOP_SHARE = 0.1
@@ -51,12 +52,12 @@ class Measurement:
 
     def __init__(
         self,
-        culture: Culture,
+        world: World,
         settings: MetricSettings,
         rng: np.random.Generator,
         generator: torch.Generator,
     ) -> None:
-        self.culture = culture
+        self.world = world
         self.settings = settings
         self.rng = rng
         self.generator = generator
@@ -166,10 +167,8 @@ class Measurement:
         }
         return [(0, "creators", metric, float(value)) for metric, value in values.items()]
 
-    def _evaluate(self, x: torch.Tensor) -> dict[str, float]:
-        return evaluate(
-            self.culture, x, k=self.settings.k, min_topic_fraction=self.settings.min_topic_fraction
-        )
+    def _evaluate(self, batch: Any) -> dict[str, float]:
+        return self.world.evaluate(batch, self.settings)
 
     def _pages(self, web: Web, pages: np.ndarray, scope: str) -> StepRows:
         origin = web.origin[pages]
@@ -184,7 +183,7 @@ class Measurement:
         }
         if len(pages) > self.settings.samples:
             pages = np.sort(self.rng.choice(pages, self.settings.samples, replace=False))
-        values = self._evaluate(torch.from_numpy(web.content[pages])) | shares
+        values = self._evaluate(web.content_of(pages)) | shares
         return [(0, scope, metric, value) for metric, value in values.items()]
 
     def _company(self, company: AICompany) -> StepRows:
@@ -200,10 +199,8 @@ class Measurement:
         train, synthetic = company.training_x, company.training_synthetic
         if train is not None and len(train):
             if len(train) > self.settings.samples:
-                keep = torch.from_numpy(
-                    np.sort(self.rng.choice(len(train), self.settings.samples, replace=False))
-                )
-                seen = train[keep]
+                keep = np.sort(self.rng.choice(len(train), self.settings.samples, replace=False))
+                seen = self.world.store.take(train, keep)
             else:
                 seen = train
             values = self._evaluate(seen) | {

@@ -1,9 +1,10 @@
 """The ecosystem model: the wiring and step order of one simulated month.
 
-Core objects: :class:`EcosystemModel` (a ``mesa.Model`` holding the culture,
-the web, the pre-AI archive, the creators and the companies) and
-:func:`ecosystem_steps` (a scenario run as tidy rows per month). The model
-only wires and orders; the domain logic lives in the modules it calls.
+Core objects: :class:`EcosystemModel` (a ``mesa.Model`` holding the world (the
+ground truth, see :mod:`ecosystem.world.protocol`), the web, the pre-AI archive,
+the creators and the companies) and :func:`ecosystem_steps` (a scenario run as
+tidy rows per month). The model only wires and orders; the domain logic lives in
+the modules it calls.
 
 Step order (one step = one month): creators publish -> companies publish
 (levers' output limit: the cap) and every new page is stamped (levers'
@@ -37,11 +38,11 @@ from ecosystem.world.agents import AICompany, HumanCreator
 from ecosystem.world.attention import Attention, allocate, assigned_shares, topic_fidelity
 from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
 from ecosystem.world.economy import CreatorEconomy, MonthOfCreators
-from ecosystem.world.lab import make_culture
 from ecosystem.world.levers import Levers
 from ecosystem.world.measurement import Measurement
 from ecosystem.world.publishing import publish
 from ecosystem.world.web import HUMAN, Web
+from ecosystem.world.worlds import make_world
 
 __all__ = ["PHASES", "EcosystemModel", "ecosystem_steps"]
 
@@ -63,18 +64,18 @@ class EcosystemModel(mesa.Model):
         self.scenario = scenario
         self.streams = streams
         self.levers = Levers(scenario.policy)
-        self.culture = make_culture(scenario, streams.torch("culture"))
-        self._weights = self.culture.weights.numpy()
-        self.web = Web(scenario.culture.dim)
-        self.archive, _ = self.culture.sample(scenario.archive.size, streams.torch("archive"))
+        self.world = make_world(scenario, streams.torch("culture"))
+        self._weights = self.world.weights.numpy()
+        self.web = Web(self.world.store)
+        self.archive, _ = self.world.sample(scenario.archive.size, streams.torch("archive"))
         self.companies = [AICompany(self, name, s) for name, s in scenario.active_companies.items()]
         self._company_streams = {
             c.name: (streams.numpy(f"crawl:{c.name}"), streams.torch(f"company:{c.name}"))
             for c in self.companies
         }
         self._answers = streams.torch("answers")
-        truth, _ = self.culture.sample(TRUTH_SAMPLES, self._answers)
-        self._truth_shares = assigned_shares(self.culture, truth)
+        truth, _ = self.world.sample(TRUTH_SAMPLES, self._answers)
+        self._truth_shares = assigned_shares(self.world, truth)
         first_fit: dict[str, AICompany] = {}
         for index, company in enumerate(self.companies):
             company.index = index
@@ -102,7 +103,7 @@ class EcosystemModel(mesa.Model):
         self.economy.calibrate(self.creators, self._creator_rng)
         self.month = MonthOfCreators(0, 0, 0)
         self.measurement = Measurement(
-            self.culture, scenario.metrics, streams.numpy("metrics"), streams.torch("metrics")
+            self.world, scenario.metrics, streams.numpy("metrics"), streams.torch("metrics")
         )
         self.published = self.web.live()
         self.rows: StepRows = self._measure(0)
@@ -122,15 +123,15 @@ class EcosystemModel(mesa.Model):
         total = self.scenario.web.initial_pages
         if total == 0:
             return
-        x, topics = self.culture.sample(total, self._content)
+        x, topics = self.world.sample(total, self._content)
         stamps = self.levers.stamp(np.full(total, HUMAN, dtype=np.int8), self._publish_rng)
         age = self.scenario.web.initial_age
         created = -np.sort(self._web_rng.integers(0, age + 1, total))[::-1]
         pages = self.web.add_pages(
-            x.numpy(),
+            x,
             origin=HUMAN,
             topic=topics.numpy(),
-            quality=self.culture.log_prob(x).numpy(),
+            quality=self.world.log_prob(x).numpy(),
             step=created,
             author=draw_authors(self.creators, topics.numpy(), self._creator_rng),
             **stamps.columns,
@@ -148,7 +149,7 @@ class EcosystemModel(mesa.Model):
             n,
             self.scenario.creators,
             self._weights,
-            self.culture.tail.numpy(),
+            np.flatnonzero(self.world.tail_mask.numpy()),
             market,
             step,
             self._creator_rng,
@@ -162,7 +163,7 @@ class EcosystemModel(mesa.Model):
         sample = company.generative.sample(
             FIDELITY_SAMPLES, bias=company.settings.bias, generator=self._answers
         )
-        company.fidelity = topic_fidelity(self.culture, sample, self._truth_shares)
+        company.fidelity = topic_fidelity(self.world, sample, self._truth_shares)
 
     def _allocate(self, month: int) -> Attention:
         market = np.array(
@@ -222,7 +223,7 @@ class EcosystemModel(mesa.Model):
         with self._timed("publish"):
             new = publish(
                 self.web,
-                self.culture,
+                self.world,
                 self.creators,
                 self.companies,
                 month,

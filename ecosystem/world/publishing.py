@@ -1,30 +1,28 @@
 """Publishing: agents' decisions turned into pages, batched across all agents per step.
 
 Core objects: :func:`plan_human_pages` (how many pages each active creator
-writes this month, about which of its topics, and which ones with AI help),
-:func:`assist` (how an AI-assisted page is written) and :func:`publish`
-(every new page of a month, human, AI-assisted and AI, scored and appended to
-the web in one call).
+writes this month, about which of its topics, and which ones with AI help) and
+:func:`publish` (every new page of a month, human, AI-assisted and AI, scored and
+appended to the web in one call). What content is, and how an AI-assisted page is
+written from a draft, is the world's (:mod:`ecosystem.world.protocol`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from ecosystem.world.agents import AICompany
 from ecosystem.world.creators import CreatorTable
-from ecosystem.world.culture import Culture
 from ecosystem.world.levers import Levers
+from ecosystem.world.protocol import World
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
-from models.base import GenerativeModel
 
-__all__ = ["HumanPlan", "assist", "plan_human_pages", "publish"]
-
-ASSIST_CANDIDATES = 8
+__all__ = ["HumanPlan", "plan_human_pages", "publish"]
 
 
 @dataclass(frozen=True)
@@ -63,35 +61,9 @@ def plan_human_pages(
     )
 
 
-def assist(
-    drafts: torch.Tensor,
-    generative: GenerativeModel,
-    strength: float,
-    generator: torch.Generator,
-    *,
-    bias: float = 1.0,
-) -> torch.Tensor:
-    """AI-assisted pages: each human draft moves a share ``strength`` of the way
-    toward the closest of a few of the model's outputs.
-
-    The closest of ``ASSIST_CANDIDATES`` model samples stands for what the
-    model would write on the draft's subject, so assisted pages inherit the
-    model's blind spots: where it has lost a topic, the nearest output is far
-    away and the page is pulled off its topic.
-    """
-    n, dim = drafts.shape
-    if n == 0 or strength == 0:
-        return drafts
-    candidates = generative.sample(n * ASSIST_CANDIDATES, bias=bias, generator=generator)
-    candidates = candidates.view(n, ASSIST_CANDIDATES, dim)
-    nearest = ((candidates - drafts[:, None, :]) ** 2).sum(-1).argmin(dim=1)
-    chosen = candidates[torch.arange(n), nearest]
-    return (1 - strength) * drafts + strength * chosen
-
-
 def publish(
     web: Web,
-    culture: Culture,
+    world: World,
     creators: CreatorTable,
     companies: Sequence[AICompany],
     step: int,
@@ -104,26 +76,18 @@ def publish(
     """Write, score, stamp and append every page of month ``step``; return their indices.
 
     Human pages keep the topic their author meant; AI and AI-assisted pages
-    get the topic the ground truth assigns to what was actually written. The
+    get the topic the world assigns to what was actually written. The
     companies' output obeys the levers' output limit (the cap); every page gets
     the levers' stamps (watermark, provenance certificate, detector verdict)
     and inherits its author's opt-out.
     """
     on_market = np.array([c.on_market(step) for c in companies], dtype=bool)
     plan = plan_human_pages(creators, rng, on_market)
-    human_x, _ = culture.sample(
+    store = world.store
+    human_x, _ = world.sample(
         len(plan.topic), generator, topics=torch.from_numpy(plan.topic.astype(np.int64))
     )
-    for index in np.unique(plan.assistant[plan.assistant >= 0]):
-        rows = torch.from_numpy(np.flatnonzero(plan.assistant == index))
-        company = companies[int(index)]
-        human_x[rows] = assist(
-            human_x[rows],
-            company.generative,
-            assist_strength,
-            generator,
-            bias=company.settings.bias,
-        )
+    human_x = _assisted(world, human_x, plan.assistant, companies, assist_strength, generator)
 
     parts_x = [human_x]
     origin = [np.where(plan.assistant >= 0, AI_ASSISTED, HUMAN)]
@@ -148,7 +112,7 @@ def publish(
         generation.append(np.full(count, company.generation))
         author.append(np.full(count, -1))
 
-    x = torch.cat(parts_x)
+    x = store.concat(parts_x)
     if len(x) == 0:
         return np.empty(0, dtype=np.int64)
     origin_all = np.concatenate(origin)
@@ -157,16 +121,16 @@ def publish(
     )
     written = origin_all != HUMAN
     if written.any():
-        topic[written] = culture.assign(x[torch.from_numpy(written)]).numpy()
+        topic[written] = world.assign(store.take(x, written)).numpy()
     authors = np.concatenate(author)
     stamps = levers.stamp(origin_all, rng)
     opted = np.zeros(len(x), dtype=bool)
     opted[authors >= 0] = creators.opt_out[authors[authors >= 0]]
     return web.add_pages(
-        x.numpy(),
+        x,
         origin=origin_all,
         topic=topic,
-        quality=culture.log_prob(x).numpy(),
+        quality=world.log_prob(x).numpy(),
         step=step,
         company=np.concatenate(company_col),
         model_generation=np.concatenate(generation),
@@ -174,3 +138,37 @@ def publish(
         opt_out=opted,
         **stamps.columns,
     )
+
+
+def _assisted(
+    world: World,
+    drafts: Any,
+    assistant: np.ndarray,
+    companies: Sequence[AICompany],
+    strength: float,
+    generator: torch.Generator,
+) -> Any:
+    """The human drafts, those with an assistant (``assistant[i] >= 0``) rewritten by the
+    world's assisted writing with that company's model, company by company."""
+    store = world.store
+    rows, pages = [], []
+    for index in np.unique(assistant[assistant >= 0]):
+        mine = np.flatnonzero(assistant == index)
+        company = companies[int(index)]
+        pages.append(
+            world.assist(
+                store.take(drafts, mine),
+                company.generative,
+                strength,
+                generator,
+                bias=company.settings.bias,
+            )
+        )
+        rows.append(mine)
+    if not rows:
+        return drafts
+    # Every draft's position in [drafts, *pages]: its own row, or its rewrite's.
+    rewritten = np.concatenate(rows)
+    order = np.arange(len(drafts))
+    order[rewritten] = len(drafts) + np.arange(len(rewritten))
+    return store.take(store.concat([drafts, *pages]), order)

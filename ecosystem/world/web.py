@@ -1,7 +1,8 @@
 """The open web as columns: every page is a row of numpy arrays, every hyperlink an edge.
 
-Core object: :class:`Web`, a growable columnar page store (content vectors, origin, author,
-company, topic, quality, flags, traffic, in-degree) with an append-only hyperlink list.
+Core object: :class:`Web`, a growable columnar page store (content, held in its world's
+content column; origin, author, company, topic, quality, flags, traffic, in-degree) with an
+append-only hyperlink list.
 New pages link to older alive pages by topic homophily and preferential attachment
 (:meth:`Web.link_new_pages`); pages die at a constant rate (:meth:`Web.step`, link rot); the
 link graph is served as CSR arrays (:meth:`Web.csr`) for vectorised crawls.
@@ -17,6 +18,9 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+
+from ecosystem.world.content import DenseStore
+from ecosystem.world.protocol import ContentStore
 
 __all__ = ["AI", "AI_ASSISTED", "HUMAN", "ORIGINS", "Web"]
 
@@ -121,18 +125,20 @@ class Web:
     (e.g. ``web.traffic[pages] += visits``, ``web.opt_out[pages] = True``).
     """
 
-    def __init__(self, dim: int, initial_capacity: int = 1024) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, Integral) or dim < 1:
-            raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    def __init__(self, content: ContentStore | int, initial_capacity: int = 1024) -> None:
+        """``content`` is the world's content store (``world.store``), or the dimension of
+        dense vectors."""
+        if not isinstance(content, ContentStore):
+            content = DenseStore(content)
         if (
             isinstance(initial_capacity, bool)
             or not isinstance(initial_capacity, Integral)
             or initial_capacity < 1
         ):
             raise ValueError(f"initial_capacity must be an integer >= 1, got {initial_capacity!r}")
-        self.dim = int(dim)
+        self.store = content
         self._size = 0
-        self._content = np.zeros((int(initial_capacity), self.dim), dtype=np.float32)
+        self._content = content.column(int(initial_capacity))
         self._columns = {
             name: np.zeros(int(initial_capacity), dtype=dtype)
             for name, dtype in _COLUMN_DTYPES.items()
@@ -170,9 +176,13 @@ class Web:
     )
 
     @property
-    def content(self) -> np.ndarray:
-        """Content vector per page, float32 ``[size, dim]``."""
-        return self._content[: self._size]
+    def content(self) -> Any:
+        """Every page's content in its store's layout (dense vectors: float32 ``[size, dim]``)."""
+        return self._content.view()
+
+    def content_of(self, pages: np.ndarray) -> Any:
+        """The content of ``pages`` (page indices) as a batch of the web's store."""
+        return self._content.take(pages)
 
     @property
     def size(self) -> int:
@@ -185,7 +195,7 @@ class Web:
     @property
     def capacity(self) -> int:
         """Rows allocated per column."""
-        return self._content.shape[0]
+        return self._columns["origin"].shape[0]
 
     @property
     def n_links(self) -> int:
@@ -215,7 +225,7 @@ class Web:
 
     def __repr__(self) -> str:
         return (
-            f"Web(dim={self.dim}, pages={self._size:,}, alive={self.count_alive:,}, "
+            f"Web({self.store!r}, pages={self._size:,}, alive={self.count_alive:,}, "
             f"links={self._n_links:,}, capacity={self.capacity:,}, "
             f"nbytes={self.nbytes / 2**20:.1f} MiB)"
         )
@@ -243,10 +253,8 @@ class Web:
         Every keyword is a scalar shared by the batch or an array with one value per page.
         Amortised O(1) per page: columns double their capacity when full.
         """
-        vectors = np.asarray(content, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(f"content must have shape [n, {self.dim}], got {vectors.shape}")
-        n = vectors.shape[0]
+        batch = self.store.as_batch(content)
+        n = len(batch)
         values = {
             "origin": _per_page(origin, n, "origin", "int", HUMAN, AI_ASSISTED),
             "topic": _per_page(topic, n, "topic", "int", 0, _INT16_MAX),
@@ -265,10 +273,9 @@ class Web:
         start, stop = self._size, self._size + n
         if stop > self.capacity:
             capacity = max(2 * self.capacity, stop)
-            self._content = _grown(self._content, start, capacity)
             for name, column in self._columns.items():
                 self._columns[name] = _grown(column, start, capacity)
-        self._content[start:stop] = vectors
+        self._content.append(batch)
         for name, column_values in values.items():
             self._columns[name][start:stop] = column_values
         self._columns["alive"][start:stop] = True
