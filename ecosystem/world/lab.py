@@ -19,8 +19,8 @@ import torch
 
 import models
 from ecosystem.measure.metrics import evaluate, subsample
+from ecosystem.measure.rows import StepRows
 from ecosystem.randomness import Streams
-from ecosystem.runs.results import StepRows
 from ecosystem.scenario import LabSettings, Scenario
 from ecosystem.world.culture import Culture
 from models.base import GenerativeModel

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ecosystem.measure.metrics import evaluate
-from ecosystem.runs.results import StepRows
+from ecosystem.measure.rows import StepRows
 from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.world.agents import AICompany
 from ecosystem.world.attention import Attention
