@@ -23,47 +23,28 @@ import streamlit as st
 
 from ecosystem import ScenarioError, available_scenarios, load_scenario
 from ecosystem.experiments.compare import DEFAULT_WINDOW, end_of_run
-from ecosystem.experiments.figures import x_axis
+from ecosystem.experiments.figures import (
+    generation_figure,
+    network_figure,
+    overlay_figure,
+    tab_figure,
+    x_axis,
+)
 from ecosystem.experiments.report import write_report
 from ecosystem.interfaces.explorer import (
     TABS,
     figures_zip,
-    generation_figure,
     headlines,
     lever_fields,
     live_series,
-    network_figure,
-    overlay_figure,
     overrides_from,
-    tab_figure,
 )
+from ecosystem.measure.catalogue import TAB_NOTES, tab
 from ecosystem.runs.store import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
 LIVE_REDRAWS = 40
-TAB_NOTES = {
-    "Quality and diversity": (
-        "**Precision** is the share of content that looks like real human culture (quality); "
-        "**recall** the share of human culture that the content still covers (diversity); "
-        "**coverage** the share of real samples with generated content nearby; the **Fréchet "
-        "distance** (lower is closer) and the **tail mass ratio** (1 = the rare topics keep "
-        "their real weight) show where the losses are. Lines: the whole web, the pages "
-        "published that month and each company's current model."
-    ),
-    "Web composition": (
-        "The **synthetic share** is the true share of AI-written pages (AI and AI-assisted); "
-        "the **detected share** is what the AI-content detector reports for the same pages."
-    ),
-    "Creators and money": (
-        "Creators earn from readers' visits (and licensing fees); they quit after months below "
-        "their costs, enter when incomes rise, adopt AI assistants and opt out of crawls."
-    ),
-    "Companies": (
-        "Each company retrains its model on what it crawls. Above: each model's quality and "
-        "diversity by generation; below: what its training sets were made of."
-    ),
-}
 
 
 def main() -> None:
@@ -311,10 +292,9 @@ def show_results(store: RunStore) -> None:
     for name, groups in TABS.items():
         with tabs[name]:
             st.markdown(TAB_NOTES[name])
-            if name == "Companies":
-                figure = generation_figure(
-                    result.frame, ("precision", "recall", "coverage", "tail_mass_ratio")
-                )
+            by_generation = tab(name).by_generation
+            if by_generation:
+                figure = generation_figure(result.frame, by_generation)
                 if figure is not None:
                     st.plotly_chart(figure, width="stretch", key=f"{name}-generations")
             shown = 0

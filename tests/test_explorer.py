@@ -10,18 +10,20 @@ from pathlib import Path
 import pytest
 
 from ecosystem import load_scenario
-from ecosystem.experiments.figures import x_axis
+from ecosystem.experiments.figures import (
+    generation_figure,
+    network_figure,
+    overlay_figure,
+    tab_figure,
+    x_axis,
+)
 from ecosystem.interfaces.explorer import (
     TABS,
     figures_zip,
-    generation_figure,
     headlines,
     lever_fields,
     live_series,
-    network_figure,
-    overlay_figure,
     overrides_from,
-    tab_figure,
 )
 from ecosystem.runs.store import RunStore
 

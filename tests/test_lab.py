@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import models
-from ecosystem.measure.metrics import METRIC_NAMES
+from ecosystem.measure import catalogue
 from ecosystem.scenario import LabSettings, load_scenario
 from ecosystem.world.lab import lab_steps, self_consuming_loop
 
@@ -90,7 +90,7 @@ def test_lab_steps_emit_tidy_rows_per_generation():
         assert {generation for generation, *_ in rows} == {step}
         metrics = {(scope, metric) for _, scope, metric, _ in rows}
         for scope in ("model", "training"):
-            for metric in METRIC_NAMES:
+            for metric in catalogue.content_metric_names("vector"):
                 assert (scope, metric) in metrics
         assert ("training", "synthetic_share") in metrics
     shares = [v for _, rows in steps for _, s, m, v in rows if m == "synthetic_share"]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ecosystem.experiments.figures import XAxis, series_figure_html, series_figure_png, x_axis
 from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_value
+from ecosystem.measure import catalogue
 from ecosystem.runs.results import (
     atomic_write_text,
     is_run_directory,
@@ -51,24 +52,11 @@ __all__ = [
     "series_label",
 ]
 
-KEY_METRICS: tuple[tuple[str, str], ...] = (
-    ("web", "precision"),
-    ("web", "recall"),
-    ("web", "coverage"),
-    ("web", "tail_mass_ratio"),
-    ("web", "synthetic_share"),
-    ("creators", "active"),
-    ("creators", "income_gini"),
-)
-"""The compared ``(scope, metric)`` series of ecosystem runs, in table order."""
+KEY_METRICS: tuple[tuple[str, str], ...] = catalogue.key_outcomes("ecosystem")
+"""The compared ``(scope, metric)`` series of ecosystem runs, in table order: the catalogue's
+key outcomes (:mod:`ecosystem.measure.catalogue`)."""
 
-LAB_KEY_METRICS: tuple[tuple[str, str], ...] = (
-    ("model", "precision"),
-    ("model", "recall"),
-    ("model", "coverage"),
-    ("model", "tail_mass_ratio"),
-    ("training", "synthetic_share"),
-)
+LAB_KEY_METRICS: tuple[tuple[str, str], ...] = catalogue.key_outcomes("lab")
 """The same for lab runs, whose scopes are ``model`` and ``training``."""
 
 SIGNIFICANCE = 0.05
@@ -271,7 +259,7 @@ def assemble_comparison(
 def key_metrics(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """The key ``(scope, metric)`` series present in ``frame``: ecosystem ones, then lab ones."""
     present = set(zip(frame["scope"], frame["metric"], strict=True))
-    return [key for key in (*KEY_METRICS, *LAB_KEY_METRICS) if key in present]
+    return [key for key in catalogue.key_outcomes() if key in present]
 
 
 def end_of_run(frame: pd.DataFrame, window: int = DEFAULT_WINDOW) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import shlex
 import sys
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_text
 from ecosystem.runs.runner import run_scenario, stop_on_sigterm
 from ecosystem.scenario import (
@@ -30,8 +32,6 @@ from ecosystem.scenario import (
 )
 
 __all__ = ["build_parser", "main"]
-
-KEY_METRICS = ("precision", "recall", "coverage", "frechet", "tail_mass_ratio", "synthetic_share")
 
 RUN_EXAMPLES = """examples:
   ecosystem run mad-fully-synthetic
@@ -368,16 +368,25 @@ def _run(args, console: Console) -> int:
 
 def _summary_table(frame, name: str) -> Table:
     final = frame[frame["step"] == frame["step"].max()]
-    final = final[final["metric"].isin(KEY_METRICS)]
+    final = final[final["metric"].isin(catalogue.summary_columns())]
     table = Table(title=f"{name}: final step {int(frame['step'].max())}")
     table.add_column("scope", no_wrap=True)
-    columns = [m for m in KEY_METRICS if m in set(final["metric"])]
+    columns = [m for m in catalogue.summary_columns() if m in set(final["metric"])]
     for metric in columns:
         table.add_column(metric.replace("_", " "), justify="right")
     for scope, rows in final.groupby("scope", sort=False):
         values = dict(zip(rows["metric"], rows["value"], strict=True))
-        table.add_row(scope, *(f"{values[m]:.3f}" if m in values else "" for m in columns))
+        cells = (_formatted(scope, m, values[m]) if m in values else "" for m in columns)
+        table.add_row(scope, *cells)
     return table
+
+
+def _formatted(scope: str, metric: str, value: float) -> str:
+    """One value as the catalogue prints it (three decimals for a series it does not hold)."""
+    try:
+        return catalogue.lookup(scope, metric).format.format(value)
+    except KeyError:
+        return f"{value:.3f}"
 
 
 def _compare(args, console: Console) -> int:
@@ -560,25 +569,16 @@ def _print_estimate(console: Console, plan, slots: int) -> None:
     )
 
 
-ECONOMY_METRICS = (
-    ("creators", "active", "creators active", "{:.0f}"),
-    ("creators", "income_mean", "mean income", "${:.1f}/month"),
-    ("creators", "income_gini", "income Gini", "{:.3f}"),
-    ("creators", "opt_out_share", "opt-out share", "{:.3f}"),
-    ("attention", "click_through_ratio", "click-through with/without AI answer", "{:.3f}"),
-)
-
-
 def _economy_line(frame) -> str:
     """The final step's creators and readers in one line (ecosystem runs only)."""
     final = frame[frame["step"] == frame["step"].max()]
     rows = zip(final["scope"], final["metric"], final["value"], strict=True)
     values = {(scope, metric): value for scope, metric, value in rows}
-    parts = [
-        f"{label} {fmt.format(values[(scope, metric)])}"
-        for scope, metric, label, fmt in ECONOMY_METRICS
-        if (scope, metric) in values and values[(scope, metric)] == values[(scope, metric)]
-    ]
+    parts = []
+    for entry in catalogue.summary_line():
+        value = values.get((entry.scope, entry.metric), math.nan)
+        if value == value:
+            parts.append(f"{entry.label} {entry.format.format(value)}")
     return "; ".join(parts)
 
 

@@ -4,9 +4,10 @@ Core objects: :class:`LeverField` and :func:`lever_fields` (the sidebar's
 widgets, generated from the scenario schema: bounds, units and help text come
 from the field metadata), :func:`overrides_from` (widget values back to
 ``--set`` overrides, validated by :func:`ecosystem.load_scenario`),
-:data:`TABS` (the series each results tab plots), :func:`tab_figure`,
-:func:`generation_figure` and :func:`network_figure` (plotly figures), and
-:func:`figures_zip` (the figures of a run as PNG and HTML files, zipped).
+:data:`TABS` (the figures of each results tab, from the series catalogue),
+:func:`headlines` and :func:`live_series` (the numbers shown during and after a run)
+and :func:`figures_zip` (the figures of a run as PNG and HTML files, zipped). The
+figures themselves are drawn by :mod:`ecosystem.experiments.figures`.
 """
 
 from __future__ import annotations
@@ -25,35 +26,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ecosystem.experiments.figures import (
-    PALETTE,
-    XAxis,
     metric_unit,
     series_figure,
     series_figure_png,
+    tab_panels,
     x_axis,
 )
-from ecosystem.runs.network import NetworkSample, layout
+from ecosystem.measure.catalogue import RESULT_TABS, Figure
 from ecosystem.scenario import FieldDoc, Scenario, describe_fields, value_at
 
 __all__ = [
     "TABS",
     "Headline",
     "LeverField",
-    "TabSeries",
     "figures_zip",
-    "generation_figure",
     "headlines",
     "lever_fields",
     "live_series",
-    "network_figure",
-    "overlay_figure",
     "overrides_from",
-    "scope_label",
-    "tab_figure",
 ]
 
 LEVER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -148,160 +140,8 @@ def overrides_from(values: Mapping[str, Any], scenario: Scenario) -> list[str]:
     return overrides
 
 
-@dataclass(frozen=True)
-class TabSeries:
-    """A figure of one results tab: ``metrics`` of ``scopes`` (``company:*`` and
-    ``training:*`` take every company), one panel per metric and one line per scope."""
-
-    title: str
-    scopes: tuple[str, ...]
-    metrics: tuple[str, ...]
-
-
-SCOPE_LABELS = {
-    "web": "whole web",
-    "web_new": "new pages",
-    "creators": "creators",
-    "attention": "readers",
-    "model": "model",
-    "training": "training set",
-}
-
-
-def scope_label(scope: str) -> str:
-    """A legend name for a scope: ``whole web``, ``new pages``, ``model alpha``, ..."""
-    kind, _, company = scope.partition(":")
-    if company:
-        return f"{'model' if kind == 'company' else 'training set'} {company}"
-    return SCOPE_LABELS.get(scope, scope)
-
-
-TABS: dict[str, tuple[TabSeries, ...]] = {
-    "Quality and diversity": (
-        TabSeries(
-            "The whole web, the month's new pages and each company's model",
-            ("web", "web_new", "company:*"),
-            ("precision", "recall", "coverage", "frechet", "tail_mass_ratio", "topic_coverage"),
-        ),
-        TabSeries(
-            "The model and its training set",
-            ("model", "training"),
-            ("precision", "recall", "coverage", "tail_mass_ratio"),
-        ),
-    ),
-    "Web composition": (
-        TabSeries(
-            "Who writes the web: true and detector-measured shares",
-            ("web", "web_new"),
-            ("synthetic_share", "detected_share", "ai_assisted_share"),
-        ),
-        TabSeries(
-            "Size, links and opt-out", ("web",), ("pages_alive", "mean_in_degree", "opt_out_share")
-        ),
-        TabSeries(
-            "New pages: volume and provenance marks",
-            ("web_new",),
-            ("pages_new", "certified_share", "watermarked_share"),
-        ),
-    ),
-    "Creators and money": (
-        TabSeries(
-            "Human creators: active, entering, quitting",
-            ("creators",),
-            ("active", "entries", "quits", "niche_active"),
-        ),
-        TabSeries("Creator income", ("creators",), ("income_mean", "income_median", "income_gini")),
-        TabSeries(
-            "Opting out of AI crawls and licensing",
-            ("creators",),
-            ("opt_out_share", "opt_out_share_top", "licensing_income_mean"),
-        ),
-        TabSeries(
-            "Readers: visits, click-through and crawling",
-            ("attention",),
-            ("visits", "click_through_ratio", "crawl_to_referral"),
-        ),
-    ),
-    "Companies": (
-        TabSeries(
-            "Training sets: what each company trained on",
-            ("training:*",),
-            ("synthetic_share", "certified_share", "size"),
-        ),
-        TabSeries(
-            "Crawls and filtering",
-            ("training:*",),
-            ("crawl_synthetic_share", "dropped_detected", "dropped_marked"),
-        ),
-        TabSeries(
-            "Answers to readers and revenue",
-            ("company:*",),
-            ("answers", "revenue", "answer_fidelity"),
-        ),
-    ),
-}
-"""Per results tab, its groups of panels."""
-
-
-def tab_figure(
-    frame: pd.DataFrame,
-    series: TabSeries,
-    *,
-    x: XAxis | None = None,
-    title: str | None = None,
-) -> go.Figure | None:
-    """One panel per metric of ``series``, one line per scope (and band across seeds where a
-    run has several); None when the data holds none of it."""
-    rows, panels, titles = _tab_rows(frame, series)
-    if not panels:
-        return None
-    return series_figure(
-        rows, panels, x=x, title=title or series.title, by="source", columns=3, titles=titles
-    )
-
-
-def overlay_figure(
-    frame: pd.DataFrame, scope: str, metrics: Sequence[str], *, x: XAxis | Mapping | None
-) -> go.Figure | None:
-    """Runs side by side: one panel per metric of ``scope``, one line per run (``label``)."""
-    rows = frame[(frame["scope"] == scope) & frame["metric"].isin(metrics) & frame["value"].notna()]
-    if rows.empty:
-        return None
-    panels = [(scope, m) for m in metrics if m in set(rows["metric"])]
-    return series_figure(
-        rows, panels, x=x, by="label", columns=3, title="Runs side by side (one line per run)"
-    )
-
-
-def generation_figure(frame: pd.DataFrame, metrics: Sequence[str]) -> go.Figure | None:
-    """Each company's model by generation: the value each metric had while that generation was
-    serving (mean over its months), one line per company."""
-    rows = frame[frame["scope"].str.startswith("company:") & frame["metric"].isin(metrics)]
-    if rows.empty:
-        return None
-    table = rows.groupby(["scope", "generation", "metric"], sort=True)["value"].mean().reset_index()
-    present = [m for m in metrics if m in set(table["metric"])]
-    figure = _grid(len(present), [_metric_title(m) for m in present])
-    cols = min(3, len(present))
-    for index, metric in enumerate(present):
-        row, col = index // cols + 1, index % cols + 1
-        for number, (scope, lines) in enumerate(table[table["metric"] == metric].groupby("scope")):
-            figure.add_trace(
-                go.Scatter(
-                    x=lines["generation"],
-                    y=lines["value"],
-                    mode="lines+markers",
-                    name=scope_label(scope),
-                    legendgroup=scope,
-                    showlegend=index == 0,
-                    line={"color": _colour(number)},
-                ),
-                row=row,
-                col=col,
-            )
-        figure.update_xaxes(title_text="model generation", dtick=1, row=row, col=col)
-        figure.update_yaxes(title_text=metric_unit(metric), row=row, col=col)
-    return figure
+TABS: dict[str, tuple[Figure, ...]] = {tab.name: tab.figures for tab in RESULT_TABS}
+"""Per results tab, its figures (:data:`ecosystem.measure.catalogue.RESULT_TABS`)."""
 
 
 LIVE_SERIES = {
@@ -373,60 +213,6 @@ def live_series(steps: Sequence[tuple[int, Sequence]]) -> pd.DataFrame:
     return pd.DataFrame(points).set_index("step")
 
 
-ORIGIN_COLOURS = {"human": "#1f77b4", "AI": "#d62728", "AI-assisted": "#ff7f0e"}
-
-
-def network_figure(sample: NetworkSample, seed: int = 0) -> go.Figure:
-    """The sampled web drawn with a spring layout: colour = origin, size = traffic."""
-    nodes = layout(sample, seed)
-    position = nodes.set_index("page")[["x", "y"]]
-    figure = go.Figure()
-    if len(sample.links):
-        src = position.loc[sample.links["source"]].to_numpy()
-        dst = position.loc[sample.links["target"]].to_numpy()
-        xs = np.column_stack([src[:, 0], dst[:, 0], np.full(len(src), np.nan)]).ravel()
-        ys = np.column_stack([src[:, 1], dst[:, 1], np.full(len(src), np.nan)]).ravel()
-        figure.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"width": 0.5, "color": "rgba(120,120,120,0.35)"},
-                hoverinfo="skip",
-                name="links",
-            )
-        )
-    traffic = nodes["traffic"].clip(lower=0)
-    sizes = 5 + 25 * np.sqrt(traffic / traffic.max()) if traffic.max() > 0 else 8
-    nodes = nodes.assign(size=sizes)
-    for origin, colour in ORIGIN_COLOURS.items():
-        group = nodes[nodes["origin"] == origin]
-        if group.empty:
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=group["x"],
-                y=group["y"],
-                mode="markers",
-                name=f"{origin} ({len(group)})",
-                marker={"size": group["size"], "color": colour, "line": {"width": 0.5}},
-                customdata=group[["page", "topic", "traffic", "in_degree"]].to_numpy(),
-                hovertemplate="page %{customdata[0]}<br>topic %{customdata[1]}"
-                "<br>traffic %{customdata[2]:.3g} visits<br>%{customdata[3]} in-links"
-                "<extra>" + origin + "</extra>",
-            )
-        )
-    figure.update_layout(
-        template="plotly_white",
-        height=620,
-        xaxis={"visible": False},
-        yaxis={"visible": False, "scaleanchor": "x"},
-        legend={"title": {"text": "origin (pages)"}},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    )
-    return figure
-
-
 def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
     """Every results tab of one run as PNG files and one self-contained interactive HTML page,
     with the manifest, in one zip."""
@@ -437,7 +223,7 @@ def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
         for tab, groups in TABS.items():
             for number, series in enumerate(groups, start=1):
-                rows, panels, titles = _tab_rows(frame, series)
+                rows, panels, titles = tab_panels(frame, series)
                 if not panels:
                     continue
                 path = Path(folder) / f"{_slug(tab)}-{number}.png"
@@ -549,50 +335,6 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f'"{k}" = {_toml_value(v)}' for k, v in value.items()) + "}"
     return json.dumps(str(value))
-
-
-def _tab_rows(frame: pd.DataFrame, series: TabSeries):
-    """The rows of ``series`` with the scope moved to ``source`` (one line per scope), the
-    panels present and their titles."""
-    scopes = _expand_scopes(frame, series.scopes)
-    rows = frame[frame["scope"].isin(scopes) & frame["metric"].isin(series.metrics)]
-    rows = rows[rows["value"].notna()]
-    rows = rows.assign(source=rows["scope"].map(scope_label), scope="")
-    present = set(rows["metric"])
-    panels = [("", m) for m in series.metrics if m in present]
-    return rows, panels, {panel: _metric_title(panel[1]) for panel in panels}
-
-
-def _expand_scopes(frame: pd.DataFrame, scopes: Sequence[str]) -> list[str]:
-    present = list(pd.unique(frame["scope"]))
-    out = []
-    for scope in scopes:
-        if scope.endswith("*"):
-            out.extend(s for s in present if s.startswith(scope[:-1]))
-        elif scope in present:
-            out.append(scope)
-    return out
-
-
-def _metric_title(metric: str) -> str:
-    return metric.replace("_", " ")
-
-
-def _grid(panels: int, titles: Sequence[str]) -> go.Figure:
-    cols = min(3, max(panels, 1))
-    rows = -(-max(panels, 1) // cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles))
-    figure.update_layout(
-        template="plotly_white",
-        height=320 * rows + 100,
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0},
-        margin={"b": 90},
-    )
-    return figure
-
-
-def _colour(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
 
 
 def _slug(text: str) -> str:

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ecosystem.measure.catalogue import content_metric_names
+
 __all__ = [
     "METRIC_NAMES",
     "Reference",
@@ -40,18 +42,8 @@ __all__ = [
     "topic_histogram",
 ]
 
-# The keys of `evaluate`'s result, in a stable order.
-METRIC_NAMES = (
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "frechet",
-    "log_likelihood",
-    "topic_coverage",
-    "tail_mass_ratio",
-    "topic_entropy",
-)
+# The keys of `evaluate`'s result, in a stable order: the vector world's content metrics.
+METRIC_NAMES = content_metric_names("vector")
 
 # Largest distance block held in memory at once (float64 elements, 32 MiB), and its row cap.
 _BLOCK_ELEMENTS = 1 << 22

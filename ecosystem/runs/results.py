@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from ecosystem.measure.rows import StepRows
 from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = [
@@ -58,8 +59,6 @@ SCHEMA = pa.schema(
     ]
 )
 PARTS = "parts"
-StepRows = list[tuple[int, str, str, float]]
-"""The tidy rows of one step: ``(generation, scope, metric, value)``."""
 TRACKED_PACKAGES = ("web-ecosystem", "numpy", "torch", "mesa", "networkx", "pydantic", "pyarrow")
 
 

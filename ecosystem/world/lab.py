@@ -21,8 +21,8 @@ from typing import Any
 import torch
 
 import models
+from ecosystem.measure.rows import StepRows
 from ecosystem.randomness import Streams
-from ecosystem.runs.results import StepRows
 from ecosystem.scenario import LabSettings, Scenario
 from ecosystem.world.content import subsample
 from ecosystem.world.protocol import World

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ecosystem.runs.results import StepRows
+from ecosystem.measure.rows import StepRows
 from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.world.agents import AICompany
 from ecosystem.world.attention import Attention

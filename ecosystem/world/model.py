@@ -31,8 +31,8 @@ import mesa
 import numpy as np
 
 from ecosystem.calendar import step_of_month
+from ecosystem.measure.rows import StepRows
 from ecosystem.randomness import Streams
-from ecosystem.runs.results import StepRows
 from ecosystem.scenario import Scenario
 from ecosystem.world.agents import AICompany, HumanCreator
 from ecosystem.world.attention import Attention, allocate, assigned_shares, topic_fidelity

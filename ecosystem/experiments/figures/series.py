@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from ecosystem.calendar import month_of_step
 from ecosystem.experiments.intervals import CONFIDENCE, interval_table
+from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_bytes, atomic_write_text
 from ecosystem.scenario import Scenario
 
@@ -44,25 +45,8 @@ __all__ = [
 Panel = tuple[str, str]
 """One panel: ``(scope, metric)``."""
 
-SHARE = "share (0-1)"
-UNITS = {
-    "precision": SHARE,
-    "recall": SHARE,
-    "coverage": SHARE,
-    "topic_coverage": SHARE,
-    "density": "density (1 = truth)",
-    "tail_mass_ratio": "ratio to the truth (1 = truth)",
-    "frechet": "Fréchet distance",
-    "log_likelihood": "log-likelihood (nats / item)",
-    "topic_entropy": "normalised entropy (0-1)",
-    "active": "creators",
-    "pages_published": "pages / month",
-    "pages_new": "pages / month",
-    "pages_alive": "pages",
-    "mean_in_degree": "links / page",
-    "size": "items",
-    "generation": "generation",
-}
+UNITS = {entry.metric: entry.unit for entry in catalogue.SERIES}
+"""The axis label of every catalogued metric (:mod:`ecosystem.measure.catalogue`)."""
 PALETTE = [mcolors.to_hex(c) for c in mcolors.TABLEAU_COLORS.values()]
 COLUMNS = 3
 
@@ -115,16 +99,9 @@ def x_axis(source: Scenario | Mapping) -> XAxis:
 
 
 def metric_unit(metric: str) -> str:
-    """Axis label of a metric with its unit, e.g. ``share (0-1)``, ``creators``, ``$ / month``."""
-    if metric in UNITS:
-        return UNITS[metric]
-    if "gini" in metric:
-        return "Gini coefficient (0-1)"
-    if metric.endswith("_share"):
-        return SHARE
-    if "income" in metric:
-        return "$ / month"
-    return metric.replace("_", " ")
+    """Axis label of a metric with its unit, e.g. ``share (0-1)``, ``creators``, ``$ / month``,
+    from the catalogue; a metric it does not hold is named by itself."""
+    return catalogue.unit(metric) or metric.replace("_", " ")
 
 
 def legend_columns(labels: Sequence[str], width: float, most: int = 5) -> int:
