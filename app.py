@@ -37,7 +37,7 @@ from ecosystem.interfaces.explorer import (
     overrides_from,
     tab_figure,
 )
-from ecosystem.runs.store import RunJob, RunResult, RunStore, load_runs
+from ecosystem.runs.cache import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"

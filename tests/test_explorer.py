@@ -23,7 +23,7 @@ from ecosystem.interfaces.explorer import (
     overrides_from,
     tab_figure,
 )
-from ecosystem.runs.store import RunStore
+from ecosystem.runs.cache import RunStore
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 
