@@ -40,7 +40,7 @@ from ecosystem.interfaces.explorer import (
     overrides_from,
 )
 from ecosystem.measure.catalogue import TAB_NOTES, tab
-from ecosystem.runs.store import RunJob, RunResult, RunStore, load_runs
+from ecosystem.runs.cache import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
 DEFAULT_SCENARIO = "baseline"

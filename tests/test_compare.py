@@ -3,14 +3,18 @@
 import json
 import math
 import re
+from pathlib import Path
 
+import ecosystem.runs.backends as backends_module
 import numpy as np
 import pandas as pd
 import pytest
+from ecosystem.runs.backends import open_backend
+from ecosystem.runs.store import MANIFEST, TIMESERIES
 from scipy import stats
 
-import ecosystem.experiments.compare as compare_module
 from ecosystem.experiments.compare import (
+    RunFailed,
     compare,
     compare_metrics,
     end_of_run,
@@ -156,46 +160,86 @@ def test_lab_comparison_uses_the_lab_scopes(lab_comparison):
     assert share["mean"] == pytest.approx(1.0) and share["low"] == share["high"]
 
 
+def _directories(comparison, name: str) -> list:
+    """The run directories of scenario ``name`` in a comparison, by seed."""
+    (group,) = [group for group in comparison.scenarios if group.name == name]
+    return [run.directory for run in group.runs]
+
+
 def test_second_call_reuses_the_runs(lab_comparison, monkeypatch):
     out = lab_comparison.out
-    parquet = out / "runs" / "mad-fresh-data-s1" / "timeseries.parquet"
+    parquet = _directories(lab_comparison, "mad-fresh-data")[1] / TIMESERIES
+    assert parquet.parent.name.startswith("mad-fresh-data-s1-")
     before = parquet.stat().st_mtime_ns
 
     def no_run(*args, **kwargs):
         raise AssertionError("an existing run was simulated again")
 
-    monkeypatch.setattr(compare_module, "run_scenario", no_run)
+    monkeypatch.setattr(backends_module, "run_scenario", no_run)
     again = compare(LAB, out=out, seeds=2, steps=3, overrides=SMALL, window=2)
     assert parquet.stat().st_mtime_ns == before
     assert {run.action for group in again.scenarios for run in group.runs} == {"reuse"}
     pd.testing.assert_frame_equal(again.statistics, lab_comparison.statistics)
 
 
-def test_different_or_partial_results_in_out_are_errors(lab_comparison, tmp_path):
+def test_other_settings_are_other_runs_and_a_run_cut_short_is_done_again(lab_comparison, tmp_path):
     out = lab_comparison.out
-    with pytest.raises(ScenarioError, match="mad-fully-synthetic-s0 holds a different run") as err:
-        plan_runs(LAB, out=out, seeds=1, steps=2, overrides=SMALL)
-    assert "\n" not in str(err.value)
-    # an interrupted run is never reused nor overwritten
-    partial = tmp_path / "runs" / "mad-fully-synthetic-s0"
+    shorter = plan_runs(LAB, out=out, seeds=1, steps=2, overrides=SMALL)
+    run = shorter[0].runs[0]
+    assert run.action == "run" and run.directory not in _directories(lab_comparison, LAB[0])
+    # a run cut short in its directory is run again, never reused
+    source = _directories(lab_comparison, LAB[0])[0]
+    partial = tmp_path / "runs" / source.name
     partial.mkdir(parents=True)
-    source = out / "runs" / "mad-fully-synthetic-s0"
     manifest = read_manifest(source) | {"status": "interrupted"}
-    (partial / "manifest.json").write_text(json.dumps(manifest))
-    (partial / "timeseries.parquet").write_bytes((source / "timeseries.parquet").read_bytes())
-    with pytest.raises(ScenarioError, match="incomplete run"):
-        plan_runs(LAB, out=tmp_path, seeds=1, steps=3, overrides=SMALL)
-    assert json.loads((partial / "manifest.json").read_text())["status"] == "interrupted"
+    (partial / MANIFEST).write_text(json.dumps(manifest))
+    (partial / TIMESERIES).write_bytes((source / TIMESERIES).read_bytes())
+    planned = plan_runs(LAB[:1], out=tmp_path, seeds=1, steps=3, overrides=SMALL)
+    assert [run.action for run in planned[0].runs] == ["run"]
+    again = compare(LAB[:1], out=tmp_path, seeds=1, steps=3, overrides=SMALL, window=2)
+    assert read_manifest(partial)["status"] == "complete"
+    expected = lab_comparison.end[lab_comparison.end["seed"] == 0]
+    expected = expected[expected["scenario"] == LAB[0]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again.end, expected)
+    # a complete run of other settings under a run's name is an error, and is kept
+    other = _directories(lab_comparison, LAB[1])[0]
+    for name in (MANIFEST, TIMESERIES):
+        (partial / name).write_bytes((other / name).read_bytes())
+    with pytest.raises(ScenarioError, match="holds a complete run of other settings") as err:
+        plan_runs(LAB[:1], out=tmp_path, seeds=1, steps=3, overrides=SMALL)
+    assert "\n" not in str(err.value) and read_manifest(partial) == read_manifest(other)
+
+
+def test_a_comparison_through_dask_gives_the_table_of_one_in_process(lab_comparison, tmp_path):
+    with open_backend(workers=2, runs=4) as backend:
+        assert backend.slots == 2 and "Dask" in backend.description
+        result = compare(
+            LAB, out=tmp_path, seeds=2, steps=3, overrides=SMALL, window=2, backend=backend
+        )
+    assert {run.action for group in result.scenarios for run in group.runs} == {"run"}
+    pd.testing.assert_frame_equal(result.table(), lab_comparison.table())
+    pd.testing.assert_frame_equal(result.statistics, lab_comparison.statistics, check_exact=True)
+
+
+def test_a_failed_run_fails_the_comparison_after_the_others(tmp_path, capsys):
+    broken = ["--set", "companies.alpha.model.params.max_iter=0"]
+    argv = ["compare", "tests/data/tiny-web.toml", "--steps", "1", "--seeds", "2"]
+    assert main([*argv, *broken, "--workers", "0", "--quiet", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 2 of 2 runs failed: ") and err.count("\n") == 1
+    assert "max_iter must be a positive integer" in err
+    with pytest.raises(RunFailed):
+        compare(
+            ["tests/data/tiny-web.toml"],
+            out=tmp_path,
+            steps=1,
+            seeds=1,
+            overrides=["companies.alpha.model.params.max_iter=0"],
+        )
 
 
 def test_run_directories_are_grouped_as_seeds(lab_comparison, tmp_path):
-    runs = lab_comparison.out / "runs"
-    sources = [
-        str(runs / "mad-fully-synthetic-s0"),
-        str(runs / "mad-fully-synthetic-s1"),
-        str(runs / "mad-fresh-data-s0"),
-        str(runs / "mad-fresh-data-s1"),
-    ]
+    sources = [str(directory) for name in LAB for directory in _directories(lab_comparison, name)]
     planned = plan_runs(sources, out=tmp_path)
     assert [(group.name, len(group.runs)) for group in planned] == [
         ("mad-fully-synthetic", 2),
@@ -207,8 +251,8 @@ def test_run_directories_are_grouped_as_seeds(lab_comparison, tmp_path):
     assert not (tmp_path / "runs").exists()
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in ("manifest.json", "timeseries.parquet"):
-        (copy / name).write_bytes((runs / "mad-fully-synthetic-s0" / name).read_bytes())
+    for name in (MANIFEST, TIMESERIES):
+        (copy / name).write_bytes((Path(sources[0]) / name).read_bytes())
     with pytest.raises(ScenarioError, match="both 'mad-fully-synthetic' seed 0"):
         plan_runs([sources[0], str(copy)], out=tmp_path)
 
@@ -237,7 +281,7 @@ def test_bad_sources_are_one_line_errors(tmp_path, capsys):
 def test_cli_writes_the_table_and_figures(tmp_path, capsys):
     out = tmp_path / "cmp"
     argv = ["compare", *LAB, "--seeds", "2", "--steps", "3", *SMALL_FLAGS, "--out", str(out)]
-    assert main([*argv, "--quiet"]) == 0
+    assert main([*argv, "--quiet", "--workers", "0"]) == 0
     text = capsys.readouterr().out
     assert "model precision" in text and "mad-fresh-data" in text and "reference" in text
     assert "4 runs simulated" in text
@@ -259,10 +303,7 @@ def test_cli_writes_the_table_and_figures(tmp_path, capsys):
     assert record["reference"] == "mad-fully-synthetic" and record["window"] == 12
     runs = record["scenarios"][1]["runs"]
     assert [run["seed"] for run in runs] == [0, 1]
-    assert (
-        runs[0]["scenario_hash"]
-        == read_manifest(out / "runs" / "mad-fresh-data-s0")["scenario_hash"]
-    )
+    assert runs[0]["scenario_hash"] == read_manifest(runs[0]["directory"])["scenario_hash"]
     assert main([*argv, "--quiet"]) == 0
     assert "0 runs simulated, 4 reused" in capsys.readouterr().out
 

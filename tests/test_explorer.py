@@ -25,7 +25,7 @@ from ecosystem.interfaces.explorer import (
     live_series,
     overrides_from,
 )
-from ecosystem.runs.store import RunStore
+from ecosystem.runs.cache import RunStore
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from ecosystem.runs.store import code_version, run_identity
 
+import ecosystem
 from ecosystem import read_sweep
 from ecosystem.experiments.sweep import (
     estimate_wall_time,
     plan_sweep,
-    run_hash,
     run_sweep,
     sweep_backend,
 )
@@ -80,7 +81,8 @@ def test_the_sweep_record_lists_the_sweep_and_every_run(dask_sweep):
     assert record["grid"] == {"companies.alpha.bias": [0.7, 1.0], "web.initial_pages": [400, 600]}
     assert record["sample"] is None and record["seeds"] == 2
     assert record["parameters"] == PARAMETERS
-    assert record["code_version"]["package"] == "0.1.0"
+    assert record["code_version"]["package"] == ecosystem.__version__
+    assert record["code_version"]["code"] == code_version()
     assert "torch" in record["code_version"]["packages"] and "git_commit" in record["code_version"]
     assert record["created"] <= record["updated"]
     runs = record["runs"]
@@ -92,9 +94,11 @@ def test_the_sweep_record_lists_the_sweep_and_every_run(dask_sweep):
         assert isinstance(run["parameters"]["companies.alpha.bias"], float)
         overrides = [f"{key}={value}" for key, value in run["parameters"].items()]
         scenario = load_scenario(TINY, [*overrides, f"seed={run['seed']}"])
-        assert run["hash"] == run_hash(scenario)
+        assert run["hash"] == run_identity(scenario).key
+        assert run["id"] == run_identity(scenario).name
         manifest = read_manifest(dask_sweep / run["directory"])
         assert manifest["status"] == "complete" and manifest["seed"] == run["seed"]
+        assert manifest["code_version"] == code_version()
     points = {
         (r["parameters"]["companies.alpha.bias"], r["parameters"]["web.initial_pages"])
         for r in runs

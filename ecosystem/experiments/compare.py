@@ -2,9 +2,10 @@
 
 Core objects: :func:`plan_runs` (turns sources, i.e. packaged scenario names,
 TOML paths or existing run directories, into the runs a comparison needs,
-reusing complete matching results and never touching other ones),
-:func:`run_comparison` (runs what is missing, computes the statistics and
-writes ``compare.csv``, ``.md``, ``.json``, ``.png`` and ``.html``),
+reusing the complete runs of the same identity: resolved scenario and code
+version, :mod:`ecosystem.runs.store`), :func:`run_comparison` (runs what is
+missing on a backend of :mod:`ecosystem.runs.backends`, computes the statistics
+and writes ``compare.csv``, ``.md``, ``.json``, ``.png`` and ``.html``),
 :func:`end_of_run` and :func:`compare_metrics` (the statistics) and
 :func:`compare` (all of it in one call). The first scenario is the reference.
 """
@@ -25,6 +26,7 @@ import pandas as pd
 from ecosystem.experiments.figures import XAxis, series_figure_html, series_figure_png, x_axis
 from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_value
 from ecosystem.measure import catalogue
+from ecosystem.runs.backends import Backend, InProcess
 from ecosystem.runs.results import (
     atomic_write_text,
     is_run_directory,
@@ -32,14 +34,15 @@ from ecosystem.runs.results import (
     read_status,
     read_timeseries,
 )
-from ecosystem.runs.runner import run_scenario
-from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from ecosystem.runs.store import RUNS, RunIdentity, code_version, run_identity, run_state
+from ecosystem.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
     "KEY_METRICS",
     "LAB_KEY_METRICS",
     "Comparison",
     "PlannedRun",
+    "RunFailed",
     "ScenarioRuns",
     "assemble_comparison",
     "compare",
@@ -62,7 +65,6 @@ LAB_KEY_METRICS: tuple[tuple[str, str], ...] = catalogue.key_outcomes("lab")
 SIGNIFICANCE = 0.05
 DEFAULT_WINDOW = 12
 FILES = ("compare.csv", "compare.md", "compare.json", "compare.png", "compare.html")
-RESULT_FILES = ("manifest.json", "timeseries.parquet", "parts")
 
 Action = Literal["run", "reuse", "read"]
 RunProgress = Callable[["PlannedRun", int | None], None]
@@ -85,6 +87,11 @@ class PlannedRun:
     scenario: Scenario | None = None
     scenario_hash: str | None = None
     status: str | None = None
+    identity: RunIdentity | None = None
+
+
+class RunFailed(RuntimeError):
+    """Raised by a comparison when some of its runs failed (the others are kept)."""
 
 
 @dataclass(frozen=True)
@@ -157,10 +164,15 @@ def compare(
     window: int = DEFAULT_WINDOW,
     progress: RunProgress | None = None,
     command: str = "",
+    backend: Backend | None = None,
 ) -> Comparison:
-    """Plan, run (or reuse) and compare ``sources`` over ``seeds`` seeds; write the files."""
+    """Plan, run (or reuse) and compare ``sources`` over ``seeds`` seeds; write the files.
+
+    The missing runs go to ``backend`` (default: this process, one after another)."""
     planned = plan_runs(sources, out=out, seeds=seeds, steps=steps, overrides=overrides)
-    return run_comparison(planned, out=out, window=window, progress=progress, command=command)
+    return run_comparison(
+        planned, out=out, window=window, progress=progress, command=command, backend=backend
+    )
 
 
 def plan_runs(
@@ -175,9 +187,10 @@ def plan_runs(
 
     A scenario source (packaged name or .toml path, with ``steps`` and
     ``overrides`` applied) runs seeds ``seed + i`` for i < ``seeds`` into
-    ``out/runs/<name>-s<seed>/``; a directory there that already holds the same
-    complete run is reused, any other results there are an error. Run directories
-    (holding ``manifest.json`` or ``parts/``) of one scenario name are its seeds.
+    ``out/runs/<name>-s<seed>-<hash>/`` (the run store's name: resolved scenario and code
+    version); a complete run there is reused, a run cut short is done again. Run
+    directories (holding ``manifest.json`` or ``parts/``) of one scenario name are its
+    seeds.
     """
     if seeds < 1:
         raise ScenarioError(f"--seeds must be >= 1, got {seeds}")
@@ -207,10 +220,11 @@ def run_comparison(
     window: int = DEFAULT_WINDOW,
     progress: RunProgress | None = None,
     command: str = "",
+    backend: Backend | None = None,
 ) -> Comparison:
     """Run the planned runs that are missing, compare the end of run, write the five files."""
     comparison = assemble_comparison(
-        scenarios, out=out, window=window, progress=progress, command=command
+        scenarios, out=out, window=window, progress=progress, command=command, backend=backend
     )
     _write_outputs(comparison)
     return comparison
@@ -223,18 +237,23 @@ def assemble_comparison(
     window: int = DEFAULT_WINDOW,
     progress: RunProgress | None = None,
     command: str = "",
+    backend: Backend | None = None,
 ) -> Comparison:
-    """Run the planned runs that are missing and compare the end of run, writing no files
-    (``out`` is where they would go)."""
+    """Run the planned runs that are missing on ``backend`` (default: this process) and
+    compare the end of run, writing no files (``out`` is where they would go).
+
+    Raises :class:`RunFailed` when a run fails, after the other runs have finished."""
     if window < 1:
         raise ValueError(f"--window must be >= 1, got {window}")
     if not scenarios:
         raise ValueError("nothing to compare")
     out = Path(out)
-    frames = []
-    for group in scenarios:
-        for run in group.runs:
-            frames.append(_series_of(run, progress, command).assign(scenario=group.name))
+    _run_missing(scenarios, backend or InProcess(), progress, command)
+    frames = [
+        read_timeseries(run.directory).assign(scenario=group.name)
+        for group in scenarios
+        for run in group.runs
+    ]
     frame = pd.concat(frames, ignore_index=True)
     metrics = key_metrics(frame)
     if not metrics:
@@ -379,9 +398,9 @@ def _scenario_runs(source: str, extra: list[str], seeds: int, out: Path) -> Scen
     runs = []
     for offset in range(seeds):
         scenario = load_scenario(source, [*extra, f"seed={base.seed + offset}"])
-        directory = out / "runs" / f"{scenario.name}-s{scenario.seed}"
-        digest = scenario_hash(scenario)
-        action = _existing_run(directory, digest)
+        identity = run_identity(scenario)
+        directory = out / RUNS / identity.name
+        action: Action = "reuse" if run_state(directory, identity) == "complete" else "run"
         runs.append(
             PlannedRun(
                 name=scenario.name,
@@ -389,36 +408,12 @@ def _scenario_runs(source: str, extra: list[str], seeds: int, out: Path) -> Scen
                 directory=directory,
                 action=action,
                 scenario=scenario,
-                scenario_hash=digest,
+                scenario_hash=identity.scenario_hash,
                 status="complete" if action == "reuse" else None,
+                identity=identity,
             )
         )
     return ScenarioRuns(base.name, (source,), tuple(runs), x_axis(base))
-
-
-def _existing_run(directory: Path, digest: str) -> Action:
-    """``run`` if ``directory`` holds no results, ``reuse`` if it holds this complete run."""
-    if not any((directory / name).exists() for name in RESULT_FILES):
-        return "run"
-    advice = "remove it or choose another --out"
-    try:
-        manifest = read_manifest(directory)
-    except (OSError, ValueError):
-        raise ScenarioError(
-            f"run directory {directory} holds results without a readable manifest.json; {advice}"
-        ) from None
-    if manifest.get("scenario_hash") != digest:
-        raise ScenarioError(
-            f"run directory {directory} holds a different run of "
-            f"{manifest.get('scenario')!r} (its scenario hash differs: other --steps or --set?); "
-            f"{advice}"
-        )
-    status = manifest.get("status")
-    if status != "complete" or not (directory / "timeseries.parquet").exists():
-        raise ScenarioError(
-            f"run directory {directory} holds an incomplete run (status {status!r}); {advice}"
-        )
-    return "reuse"
 
 
 def _add_run_directory(scenarios: dict[str, ScenarioRuns], source: str, path: Path) -> None:
@@ -481,15 +476,28 @@ def _check_new_name(scenarios: dict[str, ScenarioRuns], name: str, source: str) 
         )
 
 
-def _series_of(run: PlannedRun, progress: RunProgress | None, command: str) -> pd.DataFrame:
-    if run.action == "run":
-        step_progress = None if progress is None else (lambda step, rows: progress(run, step))
-        frame = run_scenario(run.scenario, run.directory, progress=step_progress, command=command)
-    else:
-        frame = read_timeseries(run.directory)
+def _run_missing(
+    scenarios: Sequence[ScenarioRuns],
+    backend: Backend,
+    progress: RunProgress | None,
+    command: str,
+) -> None:
+    """Run the planned ``run`` actions on ``backend``; the other runs only report progress."""
+    runs = [run for group in scenarios for run in group.runs]
+    pending = [run for run in runs if run.action == "run"]
     if progress is not None:
-        progress(run, None)
-    return frame
+        for run in runs:
+            if run.action != "run":
+                progress(run, None)
+    failed = []
+    for run, outcome in backend.run(pending, command, progress):
+        if outcome["status"] != "complete":
+            failed.append(f"{run.directory}: {outcome['error']}")
+        if progress is not None:
+            progress(run, None)
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise RunFailed(f"{len(failed)} of {len(pending)} runs failed: {failed[0]}{more}")
 
 
 def _window_text(end: pd.DataFrame, window: int, scenarios: Sequence[ScenarioRuns]) -> str:
@@ -519,6 +527,13 @@ def _write_outputs(comparison: Comparison) -> None:
     series_figure_png(comparison.frame, panels, files["compare.png"], x=axis, title=title)
     series_figure_html(comparison.frame, panels, files["compare.html"], x=axis, title=title)
     comparison.files = files
+
+
+def _manifest_field(directory: Path, key: str):
+    try:
+        return read_manifest(directory).get(key)
+    except (OSError, ValueError):
+        return None
 
 
 def _figure_axis(scenarios: Sequence[ScenarioRuns]) -> XAxis | dict[str, XAxis]:
@@ -566,6 +581,7 @@ def _record(comparison: Comparison) -> dict:
         "description": comparison.description,
         "key_metrics": [list(key) for key in comparison.metrics],
         "files": list(FILES),
+        "code_version": code_version(),
         "scenarios": [
             {
                 "name": group.name,
@@ -576,6 +592,7 @@ def _record(comparison: Comparison) -> dict:
                         "directory": str(run.directory),
                         "seed": run.seed,
                         "scenario_hash": run.scenario_hash,
+                        "code_version": _manifest_field(run.directory, "code_version"),
                         "action": run.action,
                         "status": read_status(run.directory),
                     }

@@ -3,38 +3,29 @@
 Core objects: :func:`plan_sweep` (turns grid and sample specifications into a
 :class:`SweepPlan` of :class:`SweepRun` s, every run's scenario validated and
 every run already complete in the output directory found, before anything
-runs or is written), :func:`sweep_backend` (a local Dask cluster of
-single-threaded processes, an existing Dask scheduler, or this process),
-:func:`run_sweep` (runs what is missing, each run streaming into its own run
-directory, and keeps ``sweep.json`` current), :func:`execute_run` (the task: one
-run with one torch thread, returning only its status), :func:`estimate_wall_time`
-and :func:`read_sweep` (every complete run as one tidy table).
+runs or is written), :func:`run_sweep` (runs what is missing on a backend of
+:mod:`ecosystem.runs.backends`, each run streaming into its own run directory,
+and keeps ``sweep.json`` current), :func:`estimate_wall_time` and
+:func:`read_sweep` (every complete run as one tidy table). :func:`sweep_backend`
+is :func:`ecosystem.runs.backends.open_backend`.
 
 The unit of work is one run: the resolved scenario with one point of the
-parameter space and one seed. Its content hash (the resolved scenario,
-seed included, and the package version) names its directory
+parameter space and one seed. Its identity (:mod:`ecosystem.runs.store`: the
+resolved scenario, seed included, and the code version) names its directory
 ``runs/<scenario>-s<seed>-<hash prefix>``, so running a sweep again reuses every
-complete run and a changed grid reuses the runs it shares with the old one.
+complete run made by the same code and a changed grid reuses the runs it shares
+with the old one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import datetime as dt
-import functools
-import hashlib
 import itertools
 import json
-import logging
 import math
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,55 +35,41 @@ import pyarrow.parquet as pq
 import torch
 
 from ecosystem.randomness import Streams
-from ecosystem.runs.results import (
-    RunInterrupted,
-    atomic_write_text,
+from ecosystem.runs.backends import Backend, one_line
+from ecosystem.runs.backends import open_backend as sweep_backend
+from ecosystem.runs.results import atomic_write_text, package_versions, read_manifest
+from ecosystem.runs.runner import simulate
+from ecosystem.runs.store import (
+    MANIFEST,
+    RUNS,
+    TIMESERIES,
+    RunIdentity,
+    code_version,
     git_commit,
-    package_versions,
-    read_manifest,
-    read_status,
+    package_version,
+    run_identity,
+    run_state,
 )
-from ecosystem.runs.runner import run_scenario, simulate
-from ecosystem.scenario import Scenario, ScenarioError, load_scenario, scenario_hash, value_at
+from ecosystem.scenario import Scenario, ScenarioError, load_scenario, value_at
 
 __all__ = [
     "SweepPlan",
     "SweepRun",
     "estimate_wall_time",
-    "execute_run",
     "plan_sweep",
     "read_sweep",
-    "run_hash",
     "run_sweep",
     "sweep_backend",
 ]
 
 RECORD = "sweep.json"
-RUNS = "runs"
 SAMPLE_METHODS = ("lhs",)
 SERIES_COLUMNS = ("step", "generation", "scope", "metric", "value")
-WORKER_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OMP_WAIT_POLICY": "PASSIVE",
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-}
-"""Environment local Dask workers start with: one BLAS/OpenMP thread each, idle threads not
-spinning. It replaces Dask's default, whose ``MALLOC_TRIM_THRESHOLD_`` slows runs down (see
-:func:`_unfreeze_malloc`)."""
-MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
-"""The highest mmap threshold glibc's own adjustment reaches on 64-bit systems (bytes)."""
 RECORD_INTERVAL = 1.0
 """Seconds between rewrites of ``sweep.json`` while runs finish (each rewrite is O(runs))."""
 TIMING_STEPS = 3
 TIMING_ATTEMPTS = 3
 """Pending runs tried in turn for the timing run while none is complete."""
-CONNECT_TIMEOUT = "20s"
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-"""glibc's ``mallopt`` parameter numbers (malloc.h)."""
-
-RunRecord = dict[str, Any]
-"""What a finished run reports back: ``status``, ``error``, ``seconds`` (never its series)."""
 
 
 @dataclass
@@ -102,12 +79,17 @@ class SweepRun:
     id: str
     parameters: dict[str, Any]
     seed: int
-    hash: str
+    identity: RunIdentity
     directory: Path
     scenario: Scenario
     status: str = "pending"
     error: str | None = None
     seconds: float | None = None
+
+    @property
+    def hash(self) -> str:
+        """The run's identity hash (resolved scenario and code version)."""
+        return self.identity.key
 
     def record(self) -> dict:
         """The run's entry in ``sweep.json``."""
@@ -238,7 +220,8 @@ def plan_sweep(
         runs=list(runs.values()),
         created=_now(),
         code_version={
-            "package": _package_version(),
+            "package": package_version(),
+            "code": code_version(),
             "packages": package_versions(),
             "git_commit": git_commit(),
         },
@@ -282,28 +265,9 @@ def estimate_wall_time(plan: SweepPlan, slots: int) -> tuple[float | None, str]:
     return max(sum(seconds) / min(slots, len(seconds)), max(seconds)), note
 
 
-@contextlib.contextmanager
-def sweep_backend(workers: int | None = None, address: str | None = None) -> Iterator[_Backend]:
-    """Where the runs go: ``address`` (an existing Dask scheduler), ``workers=0`` (this process,
-    one run after another) or a local Dask cluster of ``workers`` single-threaded processes
-    (default: one per core). Closing it cancels unfinished runs and stops a local cluster."""
-    if workers is not None and address is not None:
-        raise ScenarioError("--workers and --address exclude each other: choose one")
-    if workers is not None and workers < 0:
-        raise ScenarioError(f"--workers must be >= 0 (0: in this process), got {workers}")
-    if workers == 0:
-        yield _InProcess()
-        return
-    backend = _Dask(workers, address)
-    try:
-        yield backend
-    finally:
-        backend.close()
-
-
 def run_sweep(
     plan: SweepPlan,
-    backend: _Backend,
+    backend: Backend,
     *,
     progress: Callable[[SweepRun], None] | None = None,
     command: str = "",
@@ -329,7 +293,7 @@ def run_sweep(
                 outcome["error"],
                 outcome["seconds"],
             )
-            if run.status == "complete" and _complete_run(run.directory, run.hash) is None:
+            if run.status == "complete" and not _visible(run):
                 run.status = "failed"
                 run.error = (
                     f"the worker finished, but {run.directory} holds no complete run here: "
@@ -343,37 +307,6 @@ def run_sweep(
     finally:
         plan.write()
     return plan
-
-
-def execute_run(
-    scenario: Scenario, directory: str | Path, digest: str, command: str = ""
-) -> RunRecord:
-    """Run one scenario into ``directory`` with one torch thread; report only its outcome.
-
-    A directory that already holds this complete run is kept; anything else there
-    (a run cut short) is cleared first. An exception inside the run becomes a
-    ``failed`` outcome with its type and first line.
-    """
-    directory = Path(directory)
-    done = _complete_run(directory, digest)
-    if done is not None:
-        return {"status": "complete", "error": None, "seconds": done}
-    if directory.exists():
-        shutil.rmtree(directory)
-    _unfreeze_malloc()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    try:
-        run_scenario(scenario, directory, command=command)
-    except (KeyboardInterrupt, RunInterrupted):
-        raise
-    except Exception as exc:
-        seconds = round(time.perf_counter() - started, 3)
-        return {"status": "failed", "error": _one_line(exc), "seconds": seconds}
-    finally:
-        torch.set_num_threads(threads)
-    return {"status": "complete", "error": None, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def read_sweep(directory: str | Path) -> pd.DataFrame:
@@ -392,114 +325,13 @@ def read_sweep(directory: str | Path) -> pd.DataFrame:
     for run in record["runs"]:
         if run["status"] != "complete":
             continue
-        table = pq.read_table(directory / run["directory"] / "timeseries.parquet")
+        table = pq.read_table(directory / run["directory"] / TIMESERIES)
         frame = table.select(list(SERIES_COLUMNS)).to_pandas()
         constants = {"run": run["id"], "seed": run["seed"], **run["parameters"]}
         frames.append(frame.assign(**constants)[columns])
     if not frames:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
     return pd.concat(frames, ignore_index=True)
-
-
-# --- backends ---------------------------------------------------------------------------
-
-
-class _Backend:
-    """Runs planned runs somewhere and yields ``(run, outcome)`` as each finishes."""
-
-    slots: int = 1
-    description: str = ""
-
-    def run(self, runs: Sequence[SweepRun], command: str) -> Iterator[tuple[SweepRun, RunRecord]]:
-        raise NotImplementedError
-
-
-class _InProcess(_Backend):
-    """This process, one run after another (no Dask)."""
-
-    description = "this process, one run at a time"
-
-    def run(self, runs, command):
-        for run in runs:
-            yield run, execute_run(run.scenario, run.directory, run.hash, command)
-
-
-class _Dask(_Backend):
-    """A Dask client: of a new local cluster of single-threaded processes, or of ``address``."""
-
-    def __init__(self, workers: int | None, address: str | None) -> None:
-        import dask
-        from distributed import Client, LocalCluster
-
-        self.cluster = None
-        self.futures: list = []
-        if address is not None:
-            try:
-                self.client = Client(address, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
-                message = _one_line(exc)
-                raise ScenarioError(
-                    f"--address {address}: no Dask scheduler there ({message})"
-                ) from None
-            self.slots = sum(self.client.nthreads().values())
-            self.description = f"the Dask scheduler at {address} ({self.slots} worker threads)"
-            return
-        n = workers or os.cpu_count() or 1
-        # The nannies set their workers' environment in this process before spawning them;
-        # remember it so that closing the cluster gives this process its own back.
-        self.environ = dict(os.environ)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENV}):
-            self.cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-        try:
-            self.client = Client(self.cluster)
-        except BaseException:
-            self.client = None
-            self.close()
-            raise
-        self.slots = n
-        self.description = f"a local Dask cluster of {n} single-threaded processes"
-
-    def run(self, runs, command):
-        from distributed import as_completed
-
-        by_key = {}
-        for run in runs:
-            future = self.client.submit(
-                execute_run,
-                run.scenario,
-                str(run.directory.resolve()),
-                run.hash,
-                command,
-                key=f"run-{run.id}-{os.urandom(4).hex()}",
-                pure=False,
-            )
-            by_key[future.key] = run
-            self.futures.append(future)
-        for future in as_completed(self.futures):
-            try:
-                outcome = future.result()
-            except Exception as exc:  # the worker died or the task could not run
-                outcome = {"status": "failed", "error": _one_line(exc), "seconds": None}
-            yield by_key[future.key], outcome
-
-    def close(self) -> None:
-        if self.client is not None:
-            with contextlib.suppress(Exception):
-                self.client.cancel([f for f in self.futures if not f.done()])
-            with contextlib.suppress(Exception):
-                self.client.close(timeout=10)
-        if self.cluster is not None:
-            with contextlib.suppress(Exception):
-                self.cluster.close(timeout=20)
-            for name in set(os.environ) - set(self.environ):
-                del os.environ[name]
-            os.environ.update(self.environ)
 
 
 # --- planning ---------------------------------------------------------------------------
@@ -629,58 +461,27 @@ def _plan_run(
 ) -> SweepRun:
     pairs = [*grid_point, *sample_point]
     scenario = load_scenario(source, [*fixed, *(f"{k}={v}" for k, v in pairs), f"seed={seed}"])
-    digest = run_hash(scenario)
-    run_id = f"{scenario.name}-s{seed}-{digest[:10]}"
-    directory = out / RUNS / run_id
+    identity = run_identity(scenario)
+    directory = out / RUNS / identity.name
     run = SweepRun(
-        id=run_id,
+        id=identity.name,
         parameters={key: value_at(scenario, key) for key, _ in pairs},
         seed=seed,
-        hash=digest,
+        identity=identity,
         directory=directory,
         scenario=scenario,
     )
-    seconds = _complete_run(directory, digest)
-    if seconds is not None:
-        run.status, run.seconds = "complete", seconds
-    elif _manifest_hash(directory) not in (None, digest) and read_status(directory) == "complete":
-        raise ScenarioError(
-            f"run directory {directory} holds a different complete run; remove it or choose "
-            "another --out"
-        )
+    if run_state(directory, identity) == "complete":
+        run.status, run.seconds = "complete", read_manifest(directory).get("wall_time_s")
     return run
 
 
-def run_hash(scenario: Scenario) -> str:
-    """Content hash of one run: the resolved scenario (seed included) and the package version."""
-    return _hash(scenario_hash(scenario), _package_version())
-
-
-def _hash(scenario_digest: str, version: str) -> str:
-    return hashlib.sha256(f"{scenario_digest}\n{version}".encode()).hexdigest()
-
-
-def _complete_run(directory: Path, digest: str) -> float | None:
-    """The wall time of the complete run ``digest`` in ``directory``, or None if it is not there."""
-    if not (directory / "timeseries.parquet").exists():
-        return None
+def _visible(run: SweepRun) -> bool:
+    """Whether this process sees the complete run that a worker reported."""
     try:
-        manifest = read_manifest(directory)
-    except (OSError, ValueError):
-        return None
-    if manifest.get("status") != "complete" or _manifest_hash(directory, manifest) != digest:
-        return None
-    return manifest.get("wall_time_s")
-
-
-def _manifest_hash(directory: Path, manifest: dict | None = None) -> str | None:
-    try:
-        manifest = manifest or read_manifest(directory)
-    except (OSError, ValueError):
-        return None
-    version = (manifest.get("versions") or {}).get("web-ecosystem", "unknown")
-    digest = manifest.get("scenario_hash")
-    return None if digest is None else _hash(digest, version)
+        return run_state(run.directory, run.identity) == "complete"
+    except ScenarioError:
+        return False
 
 
 def _specification(plan: SweepPlan) -> dict:
@@ -691,7 +492,7 @@ def _specification(plan: SweepPlan) -> dict:
 
 
 def _previous_record(out: Path) -> dict | None:
-    if (out / "manifest.json").exists():
+    if (out / MANIFEST).exists():
         raise ScenarioError(f"--out {out} is a run directory; choose a directory for the sweep")
     return _read_record(out)
 
@@ -727,7 +528,7 @@ def _time_first_steps(runs: Sequence[SweepRun]) -> tuple[float, float, int, int]
                     if len(times) > TIMING_STEPS:
                         break
             except Exception as exc:
-                error = _one_line(exc)
+                error = one_line(exc)
                 continue
             setup = times[0] - started
             per_step = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else setup
@@ -735,37 +536,6 @@ def _time_first_steps(runs: Sequence[SweepRun]) -> tuple[float, float, int, int]
     finally:
         torch.set_num_threads(threads)
     return error
-
-
-@functools.cache
-def _unfreeze_malloc() -> None:
-    """Undo, once per process, what ``MALLOC_TRIM_THRESHOLD_`` in the environment does to glibc.
-
-    Dask's nannies start workers with it (65536). Setting it also freezes glibc's mmap
-    threshold at 128 KiB, so every large numpy temporary becomes a fresh mmap and a baseline
-    run takes 1.6x as long. Raising both thresholds to where glibc's own adjustment ends
-    restores the usual speed.
-    """
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    except (OSError, AttributeError, TypeError):  # not glibc
-        return
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
-    mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX)
-
-
-def _package_version() -> str:
-    try:
-        return metadata.version("web-ecosystem")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")[:500]
 
 
 def _now() -> str:

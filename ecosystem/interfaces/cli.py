@@ -22,8 +22,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ecosystem.measure import catalogue
-from ecosystem.runs.results import atomic_write_text
+from ecosystem.runs.results import atomic_write_text, read_timeseries
 from ecosystem.runs.runner import run_scenario, stop_on_sigterm
+from ecosystem.runs.store import (
+    PARTS,
+    RUNS,
+    TIMESERIES,
+    clear_run_directory,
+    run_identity,
+    run_state,
+)
 from ecosystem.scenario import (
     ScenarioError,
     available_scenarios,
@@ -37,13 +45,20 @@ RUN_EXAMPLES = """examples:
   ecosystem run mad-fully-synthetic
   ecosystem run mad-fresh-data --seed 3 --steps 20 --set lab.bias=0.7
   ecosystem run my-scenario.toml --out runs/my-run
+  ecosystem run baseline --force                  (run again, though runs/ holds this run)
+Without --out, the run goes to runs/<scenario>-s<seed>-<hash>, the hash of the resolved
+scenario and the code version; when that directory holds the complete run it is reused
+(its summary is printed, nothing is simulated) unless --force is given, and a run cut
+short there is done again.
 """
 COMPARE_EXAMPLES = """examples:
   ecosystem compare baseline no-ai
   ecosystem compare mad-fully-synthetic mad-fresh-data accumulate --seeds 5 --steps 20
   ecosystem compare baseline no-ai --seeds 5 --out runs/ai-vs-none --window 24
   ecosystem compare runs/b-s0 runs/b-s1 runs/n-s0 runs/n-s1   (existing run directories)
-Running again with the same --out reuses the runs already there.
+  ecosystem compare baseline no-ai --workers 0             (in this process, one at a time)
+  ecosystem compare baseline no-ai --address tcp://head-node:8786   (a Dask scheduler)
+Running again with the same --out reuses the runs already there that the same code made.
 """
 SHOW_EXAMPLES = """examples:
   ecosystem show mad-fully-synthetic
@@ -92,6 +107,22 @@ def _add_overrides(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--address``: where the runs go (:mod:`ecosystem.runs.backends`)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: one per core, at most one per run; 0: in this "
+        "process, one at a time)",
+    )
+    where.add_argument(
+        "--address",
+        metavar="tcp://HOST:8786",
+        help="send the runs to this running Dask scheduler instead of a local cluster",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecosystem`` argument parser with every sub-command."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -119,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
     _add_overrides(run)
     run.add_argument(
-        "--out", type=Path, help="run directory (default: runs/<scenario>-s<seed>-<time>)"
+        "--out",
+        type=Path,
+        help="run directory, which must hold no results (default: runs/<scenario>-s<seed>-"
+        "<hash of the resolved scenario and code version>, reused when complete)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="without --out: run again even when the default directory holds this complete run",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -132,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(the mean over the last --window steps) of its key series: the mean and 95% t-interval\n"
         "across seeds, and the difference from the first scenario with Welch's t-test.\n"
         "Writes compare.csv, .md, .json, .png and .html to --out; the runs go to\n"
-        "--out/runs/<name>-s<seed>.",
+        "--out/runs/<name>-s<seed>-<hash of the resolved scenario and code version>, on a local\n"
+        "Dask cluster of one single-threaded process per core (at most one per run; a single\n"
+        "run goes in this process), or on an existing Dask scheduler (--address).",
     )
     compare.add_argument(
         "sources",
@@ -155,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of run = mean over this many last steps (default 12, clipped to the run)",
     )
     compare.add_argument("--out", type=Path, help="output directory (default: runs/compare-<time>)")
+    _add_backend(compare)
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sweep = commands.add_parser(
@@ -205,17 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--out", type=Path, required=True, help="sweep directory; the same one again resumes"
     )
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=int,
-        help="local worker processes (default: one per core; 0: in this process, one at a time)",
-    )
-    where.add_argument(
-        "--address",
-        metavar="tcp://HOST:8786",
-        help="send the runs to this running Dask scheduler instead of a local cluster",
-    )
+    _add_backend(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     report = commands.add_parser(
@@ -328,11 +360,27 @@ def _run(args, console: Console) -> int:
     if args.steps is not None:
         overrides.append(f"steps={args.steps}")
     scenario = load_scenario(args.scenario, overrides)
-    out = args.out or Path("runs") / (
-        f"{scenario.name}-s{scenario.seed}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    )
-    if (out / "timeseries.parquet").exists() or (out / "parts").exists():
-        raise ScenarioError(f"--out {out}: the directory already holds results; choose another")
+    if args.out is not None:
+        if args.force:
+            raise ScenarioError("--force goes without --out: a given --out must hold no results")
+        out = args.out
+        if (out / TIMESERIES).exists() or (out / PARTS).exists():
+            raise ScenarioError(f"--out {out}: the directory already holds results; choose another")
+    else:
+        identity = run_identity(scenario)
+        out = Path("runs") / identity.name
+        state = run_state(out, identity)
+        if state == "complete" and not args.force:
+            console.print(_summary_table(read_timeseries(out), scenario.name))
+            console.print(
+                f"reused {out}: it holds this complete run (same resolved scenario and code "
+                "version); --force runs it again"
+            )
+            return 0
+        if state != "missing":
+            replaced = "run" if state == "complete" else "run cut short"
+            console.print(f"replacing the {replaced} in {out}")
+            clear_run_directory(out)
     command = shlex.join(["ecosystem", *sys.argv[1:]])
     started = time.perf_counter()
     progress = Progress(
@@ -390,11 +438,14 @@ def _formatted(scope: str, metric: str, value: float) -> str:
 
 
 def _compare(args, console: Console) -> int:
-    from ecosystem.experiments.compare import plan_runs, run_comparison
+    from ecosystem.experiments.compare import RunFailed, plan_runs, run_comparison
+    from ecosystem.runs.backends import open_backend
     from ecosystem.runs.results import RunInterrupted
 
     if args.window < 1:
         raise ValueError(f"--window must be >= 1, got {args.window}")
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
     out = args.out or Path("runs") / f"compare-{dt.datetime.now():%Y%m%d-%H%M%S}"
     scenarios = plan_runs(
         args.sources, out=out, seeds=args.seeds, steps=args.steps, overrides=args.overrides
@@ -412,28 +463,37 @@ def _compare(args, console: Console) -> int:
         console=console,
         disable=args.quiet,
     )
-    current = {}
     with progress, stop_on_sigterm():
         task = progress.add_task("runs", total=len(runs), current="")
 
         def advance(run, step):
             if step is None:
-                current.clear()
                 progress.update(task, advance=1, current="")
             else:
-                current["run"] = run
                 detail = f"{run.name} seed {run.seed}: step {step}/{run.scenario.steps}"
                 progress.update(task, current=detail)
 
         try:
-            comparison = run_comparison(
-                scenarios, out=out, window=args.window, progress=advance, command=command
-            )
+            with open_backend(args.workers, args.address, runs=simulated) as backend:
+                if simulated:
+                    progress.console.print(f"running on {backend.description}")
+                comparison = run_comparison(
+                    scenarios,
+                    out=out,
+                    window=args.window,
+                    progress=advance,
+                    command=command,
+                    backend=backend,
+                )
         except (KeyboardInterrupt, RunInterrupted):
-            stopped = current.get("run")
-            hint = f"; remove {stopped.directory} before comparing again" if stopped else ""
-            console.print(f"[yellow]interrupted: completed runs kept in {out / 'runs'}{hint}")
+            console.print(
+                f"[yellow]interrupted: completed runs kept in {out / RUNS}; run the same "
+                "command again to finish"
+            )
             return 130
+        except RunFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     table = Table(title=f"{comparison.description}\nmean [95% t-interval] across seeds")
     frame = comparison.table()
     table.add_column("series", no_wrap=True)
@@ -464,7 +524,8 @@ def _report(args, console: Console) -> int:
 
 
 def _sweep(args, console: Console) -> int:
-    from ecosystem.experiments.sweep import plan_sweep, run_sweep, sweep_backend
+    from ecosystem.experiments.sweep import plan_sweep, run_sweep
+    from ecosystem.runs.backends import open_backend
     from ecosystem.runs.results import RunInterrupted
 
     if args.workers is not None and args.workers < 0:
@@ -515,7 +576,7 @@ def _sweep(args, console: Console) -> int:
             if to_run and address is None:
                 local = (os.cpu_count() or 1) if workers is None else workers
                 _print_estimate(console, plan, max(1, local))
-            with sweep_backend(workers, address) as backend:
+            with open_backend(workers, address, runs=to_run) as backend:
                 if to_run and address is not None:
                     _print_estimate(console, plan, backend.slots)
                 if to_run:

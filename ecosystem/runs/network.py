@@ -20,12 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecosystem.runs.results import atomic_write_bytes
+from ecosystem.runs.store import NETWORK_LINKS, NETWORK_NODES
 from ecosystem.world.web import ORIGINS, Web
 
 __all__ = ["NetworkSample", "layout", "read_network", "sample_network", "write_network"]
 
-NODES_FILE = "network.parquet"
-LINKS_FILE = "network_links.parquet"
 DEFAULT_PAGES = 300
 ORIGIN_LABELS = {"human": "human", "ai": "AI", "ai_assisted": "AI-assisted"}
 
@@ -99,7 +98,7 @@ def layout(sample: NetworkSample, seed: int = 0) -> pd.DataFrame:
 def write_network(directory: str | Path, sample: NetworkSample) -> None:
     """Write the sample into a run directory (two Parquet files, each atomically)."""
     directory = Path(directory)
-    for name, frame in ((NODES_FILE, sample.nodes), (LINKS_FILE, sample.links)):
+    for name, frame in ((NETWORK_NODES, sample.nodes), (NETWORK_LINKS, sample.links)):
         buffer = io.BytesIO()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
         atomic_write_bytes(directory / name, buffer.getvalue())
@@ -109,9 +108,9 @@ def read_network(directory: str | Path) -> NetworkSample | None:
     """The network sample of a run directory, or None if it has none (lab runs, interrupted
     runs)."""
     directory = Path(directory)
-    if not (directory / NODES_FILE).exists() or not (directory / LINKS_FILE).exists():
+    if not (directory / NETWORK_NODES).exists() or not (directory / NETWORK_LINKS).exists():
         return None
     return NetworkSample(
-        pq.read_table(directory / NODES_FILE).to_pandas(),
-        pq.read_table(directory / LINKS_FILE).to_pandas(),
+        pq.read_table(directory / NETWORK_NODES).to_pandas(),
+        pq.read_table(directory / NETWORK_LINKS).to_pandas(),
     )

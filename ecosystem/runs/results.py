@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,17 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ecosystem.measure.rows import StepRows
+from ecosystem.runs.store import (
+    MANIFEST,
+    PARTS,
+    RESULT_MARKERS,
+    SUMMARY,
+    TIMESERIES,
+    TIMESERIES_CSV,
+    code_version,
+    git_commit,
+    package_version,
+)
 from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = [
@@ -58,7 +68,6 @@ SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
-PARTS = "parts"
 TRACKED_PACKAGES = ("web-ecosystem", "numpy", "torch", "mesa", "networkx", "pydantic", "pyarrow")
 
 
@@ -112,7 +121,7 @@ class RunWriter:
         self._started_at = _now()
 
     def __enter__(self) -> RunWriter:
-        if (self.directory / "timeseries.parquet").exists() or (self.directory / PARTS).exists():
+        if (self.directory / TIMESERIES).exists() or (self.directory / PARTS).exists():
             raise FileExistsError(f"run directory {self.directory} already holds results")
         (self.directory / PARTS).mkdir(parents=True, exist_ok=True)
         self._write_manifest("running")
@@ -157,11 +166,11 @@ class RunWriter:
     def close(self, status: str = "complete", error: str | None = None) -> pd.DataFrame:
         """Consolidate parts into the final files and record the outcome."""
         table = _read_parts(self.directory)
-        _atomic_write_table(self.directory / "timeseries.parquet", table, pq.write_table)
-        _atomic_write_table(self.directory / "timeseries.csv", table, pa_csv.write_csv)
+        _atomic_write_table(self.directory / TIMESERIES, table, pq.write_table)
+        _atomic_write_table(self.directory / TIMESERIES_CSV, table, pa_csv.write_csv)
         frame = table.to_pandas()
         self.frame = frame
-        atomic_write_text(self.directory / "summary.json", json.dumps(summarise(frame), indent=2))
+        atomic_write_text(self.directory / SUMMARY, json.dumps(summarise(frame), indent=2))
         self._write_manifest(status, error=error)
         for part in (self.directory / PARTS).glob("*.parquet"):
             part.unlink()
@@ -182,11 +191,13 @@ class RunWriter:
             "wall_time_s": round(time.time() - self._started, 3),
             "command": self.command,
             "error": error,
+            "package_version": package_version(),
+            "code_version": code_version(),
             "versions": package_versions(),
             "git_commit": git_commit(),
             "resolved_scenario": self.scenario.model_dump(mode="json"),
         }
-        atomic_write_text(self.directory / "manifest.json", json.dumps(manifest, indent=2))
+        atomic_write_text(self.directory / MANIFEST, json.dumps(manifest, indent=2))
 
 
 def summarise(frame: pd.DataFrame) -> dict:
@@ -205,7 +216,7 @@ def summarise(frame: pd.DataFrame) -> dict:
 def read_timeseries(directory: str | Path) -> pd.DataFrame:
     """The tidy series of a run directory, finished or interrupted (from its parts)."""
     directory = Path(directory)
-    final = directory / "timeseries.parquet"
+    final = directory / TIMESERIES
     if final.exists():
         return pq.read_table(final).to_pandas()
     if (directory / PARTS).exists():
@@ -215,15 +226,13 @@ def read_timeseries(directory: str | Path) -> pd.DataFrame:
 
 def read_manifest(directory: str | Path) -> dict:
     """The manifest of a run directory."""
-    return json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+    return json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
 
 
 def is_run_directory(path: str | Path) -> bool:
     """Whether ``path`` is a run directory: it holds a manifest, step parts or a series."""
     path = Path(path)
-    return path.is_dir() and any(
-        (path / name).exists() for name in ("manifest.json", PARTS, "timeseries.parquet")
-    )
+    return path.is_dir() and any((path / name).exists() for name in RESULT_MARKERS)
 
 
 def read_status(directory: str | Path) -> str | None:
@@ -238,8 +247,8 @@ def read_status(directory: str | Path) -> str | None:
 def _read_parts(directory: Path) -> pa.Table:
     parts = sorted((directory / PARTS).glob("step-*.parquet"))
     tables = [pq.read_table(part) for part in parts]
-    if (directory / "timeseries.parquet").exists() and not tables:
-        return pq.read_table(directory / "timeseries.parquet")
+    if (directory / TIMESERIES).exists() and not tables:
+        return pq.read_table(directory / TIMESERIES)
     return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
 
 
@@ -250,29 +259,6 @@ def package_versions() -> dict[str, str]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     return versions
-
-
-def git_commit() -> str | None:
-    """The source tree's git commit (with ``-dirty`` when modified), if it is a checkout."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit
 
 
 def _json_float(value: float) -> float | None:

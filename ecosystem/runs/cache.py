@@ -1,7 +1,8 @@
-"""Runs kept by resolved scenario and seed, so the same settings never run twice.
+"""The explorer app's runs, kept by identity, so the same settings never run twice.
 
-Core objects: :class:`RunStore` (a folder of run directories named
-``<scenario>-s<seed>-<hash>``, plus an in-memory index), :class:`RunResult`
+Core objects: :class:`RunStore` (a folder of run directories named by
+:func:`ecosystem.runs.store.run_identity`, ``<scenario>-s<seed>-<hash>``, plus an
+in-memory index), :class:`RunResult`
 (one run's tidy series, manifest and network sample) and :class:`RunJob` (a run
 going on in a background thread, so that a page that reloads, or a second
 viewer asking for the same settings, follows the same run instead of
@@ -12,9 +13,7 @@ run of a compare or sweep directory, for comparison.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -24,13 +23,18 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.runs.network import NetworkSample, read_network
-from ecosystem.runs.results import StepRows, git_commit, read_manifest, read_status, read_timeseries
+from ecosystem.runs.results import StepRows, read_manifest, read_status, read_timeseries
 from ecosystem.runs.runner import run_scenario
+from ecosystem.runs.store import (
+    MANIFEST,
+    RUNS,
+    clear_run_directory,
+    run_identity,
+    run_state,
+)
 from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = ["RunJob", "RunResult", "RunStore", "load_run", "load_runs"]
-
-HASH_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class RunResult:
 def load_run(directory: str | Path) -> RunResult:
     """Read any run directory (``manifest.json`` and its series)."""
     directory = Path(directory)
-    if not (directory / "manifest.json").exists():
+    if not (directory / MANIFEST).exists():
         raise FileNotFoundError(f"{directory} is not a run directory (no manifest.json)")
     return RunResult(
         directory, read_timeseries(directory), read_manifest(directory), read_network(directory)
@@ -66,11 +70,11 @@ def load_run(directory: str | Path) -> RunResult:
 def load_runs(directory: str | Path) -> list[RunResult]:
     """A run directory, or every complete run under a compare or sweep directory's ``runs/``."""
     directory = Path(directory)
-    if (directory / "manifest.json").exists():
+    if (directory / MANIFEST).exists():
         return [load_run(directory)]
     complete = [
         load_run(manifest.parent)
-        for manifest in sorted(directory.glob("runs/*/manifest.json"))
+        for manifest in sorted(directory.glob(f"{RUNS}/*/{MANIFEST}"))
         if read_status(manifest.parent) == "complete"
     ]
     if not complete:
@@ -134,8 +138,8 @@ class RunJob:
 
 
 class RunStore:
-    """Run directories under ``root``, one per resolved scenario (seed included) and code
-    version (the git commit of the source tree, when it is a checkout).
+    """Run directories under ``root``, one per run identity: resolved scenario (seed
+    included) and code version (:mod:`ecosystem.runs.store`).
 
     :meth:`run` returns the stored run when the same resolved scenario already
     finished with the same code, and otherwise simulates it (a partial directory
@@ -148,32 +152,21 @@ class RunStore:
         self._loaded: dict[str, RunResult] = {}
         self._jobs: dict[str, RunJob] = {}
         self._lock = threading.Lock()
-        self.code = git_commit()
 
     def directory_for(self, scenario: Scenario) -> Path:
         """Where the run of ``scenario`` with this code lives."""
-        key = f"{scenario_hash(scenario)}\n{self.code or ''}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:HASH_CHARS]
-        return self.root / f"{scenario.name}-s{scenario.seed}-{digest}"
+        return self.root / run_identity(scenario).name
 
     def cached(self, scenario: Scenario) -> RunResult | None:
-        """The finished run of exactly ``scenario``, if there is one."""
-        digest = scenario_hash(scenario)
-        if digest in self._runs:
-            return self._runs[digest]
-        directory = self.directory_for(scenario)
-        try:
-            manifest = read_manifest(directory)
-        except (FileNotFoundError, ValueError):
-            return None
-        if (
-            manifest.get("status") != "complete"
-            or manifest.get("scenario_hash") != digest
-            or manifest.get("git_commit") != self.code
-        ):
+        """The finished run of exactly ``scenario`` with this code, if there is one."""
+        identity = run_identity(scenario)
+        if identity.key in self._runs:
+            return self._runs[identity.key]
+        directory = self.root / identity.name
+        if run_state(directory, identity) != "complete":
             return None
         result = load_run(directory)
-        self._runs[digest] = result
+        self._runs[identity.key] = result
         return result
 
     def run(
@@ -187,12 +180,12 @@ class RunStore:
         found = self.cached(scenario)
         if found is not None:
             return found
-        directory = self.directory_for(scenario)
-        if directory.exists():
-            shutil.rmtree(directory)
+        identity = run_identity(scenario)
+        directory = self.root / identity.name
+        clear_run_directory(directory)
         run_scenario(scenario, directory, progress=progress, command=command)
         result = load_run(directory)
-        self._runs[scenario_hash(scenario)] = result
+        self._runs[identity.key] = result
         return result
 
     def load(self, directory: str | Path) -> RunResult:
@@ -221,7 +214,7 @@ class RunStore:
         """``(label, directory)`` of every finished run in the store, newest first (reads
         the manifests only)."""
         found = []
-        for path in self.root.glob("*/manifest.json"):
+        for path in self.root.glob(f"*/{MANIFEST}"):
             try:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
