@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_the_sweep_record_lists_the_sweep_and_every_run(dask_sweep):
     assert record["grid"] == {"companies.alpha.bias": [0.7, 1.0], "web.initial_pages": [400, 600]}
     assert record["sample"] is None and record["seeds"] == 2
     assert record["parameters"] == PARAMETERS
-    assert record["code_version"]["package"] == "0.1.0"
+    assert record["code_version"]["package"] == metadata.version("web-ecosystem")
     assert "torch" in record["code_version"]["packages"] and "git_commit" in record["code_version"]
     assert record["created"] <= record["updated"]
     runs = record["runs"]
