@@ -1,12 +1,13 @@
 # Set-up is automatic: the first `make run` or `make test` creates .venv and
 # installs the pinned versions (requirements.lock; torch 2.13.0 CPU build).
 # `make test` also installs Debian's chromium when missing (the browser test of app.py).
+# `make test-fast` skips the tests marked slow; `make lint` runs ruff and mypy.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test browser app validate bench lint clean
+.PHONY: run test test-fast browser app validate bench lint clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required; set PYTHON=...)"; exit 1; }
@@ -19,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The inner loop: every test but those marked slow (the whole suite is `make test`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 # The browser test of app.py drives Debian's Chromium (package `chromium`).
 browser:
@@ -46,6 +51,8 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) runs

@@ -102,7 +102,7 @@ def as_data(x: Any, *, name: str = "x", min_rows: int = 1) -> torch.Tensor:
 
 def check_bias(bias: float) -> float:
     """Return bias as a float, or raise unless 0 < bias <= 1."""
-    is_number = isinstance(bias, numbers.Real) and not isinstance(bias, bool)
+    is_number = is_finite_number(bias)
     if not is_number or not 0.0 < bias <= 1.0:
         raise ValueError(f"bias must be in (0, 1], got {bias if is_number else repr(bias)}")
     return float(bias)

@@ -63,6 +63,11 @@ class GaussianMixtureModel:
     lambda = 1 samples the fitted mixture exactly.
     """
 
+    # Fitted parameters, set by `fit` or `load_state_dict`.
+    weights_: torch.Tensor
+    means_: torch.Tensor
+    covariances_: torch.Tensor
+
     def __init__(
         self,
         components: int = 50,
@@ -272,14 +277,13 @@ def _hard_assignment_moments(centred: torch.Tensor, seeds: torch.Tensor) -> torc
     n, d = centred.shape
     n_components = seeds.shape[0]
     seed_norms = seeds.square().sum(dim=1)
-    moments = None
+    n_features = d * (d + 1) // 2 + d + 1
+    moments = torch.zeros(n_features, n_components, dtype=torch.float64)
     step = _rows_per_chunk(d, n_components)
     for start in range(0, n, step):
         block = centred[start : start + step]
         labels = torch.addmm(seed_norms, block, seeds.T, alpha=-2.0).argmin(dim=1)
         features = quadratic_features(block)
-        if moments is None:
-            moments = torch.zeros(features.shape[0], n_components, dtype=torch.float64)
         moments.T.index_add_(0, labels, features.T)
     return moments
 

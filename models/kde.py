@@ -47,6 +47,9 @@ class KernelDensityModel:
     noise is added. lambda = 1 picks points uniformly, i.e. samples the KDE exactly.
     """
 
+    # The leave-one-out log-densities of the stored points, None until first needed.
+    _loo_log_density: torch.Tensor | None
+
     def __init__(self, bandwidth: float | str = "scott", max_points: int = 20000) -> None:
         self.bandwidth = bandwidth
         self.max_points = max_points

@@ -48,7 +48,7 @@ def available() -> list[str]:
     return sorted(_MODELS)
 
 
-def _accepted_parameters(cls: type) -> list[str]:
+def _accepted_parameters(cls: type[Any]) -> list[str]:
     signature = inspect.signature(cls.__init__)
     return [name for name in signature.parameters if name != "self"]
 

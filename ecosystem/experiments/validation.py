@@ -204,9 +204,8 @@ def fresh_data_settles(fast: bool) -> list[Check]:
         culture = _culture(seed, "fresh", topics=10, dim=4)
         for share in shares:
             n_real = max(2, round(share * total))
-            loop = "fresh_data" if share > 0 else "fully_synthetic"
             settings = LabSettings(
-                loop=loop,
+                loop="fresh_data" if share > 0 else "fully_synthetic",
                 n_real=n_real if share > 0 else total,
                 n_synthetic=total - (n_real if share > 0 else 0),
                 bias=bias,
@@ -388,14 +387,14 @@ def augmentation_needs_model_error(fast: bool) -> list[Check]:
     kept: dict[str, list[float]] = {"synthetic_augmentation": [], "fully_synthetic": []}
     for seed in range(seeds):
         culture = _culture(seed, "misspecified", topics=10, dim=4)
-        for loop in kept:
-            settings = LabSettings(loop=loop, n_real=1000, n_synthetic=4000, bias=bias)
-            generator = Streams(seed).torch(f"misspecified:{loop}")
+        for mixture_loop in ("synthetic_augmentation", "fully_synthetic"):
+            settings = LabSettings(loop=mixture_loop, n_real=1000, n_synthetic=4000, bias=bias)
+            generator = Streams(seed).torch(f"misspecified:{mixture_loop}")
             scores = _mixture_scores(
                 culture, settings, mixture_generations, generator, components=3
             )
             recall = np.array([score["recall"] for score in scores])
-            kept[loop].append(float(recall[-3:].mean() / recall[0]))
+            kept[mixture_loop].append(float(recall[-3:].mean() / recall[0]))
     stable_mean, stable_se = _mean_se(drift["synthetic_augmentation"])
     collapse_mean, _ = _mean_se(drift["fully_synthetic"])
     aug_mean, aug_se = _mean_se(np.array(kept["synthetic_augmentation"]))

@@ -82,6 +82,16 @@ def _as_points(x: Any, name: str) -> Tensor:
     return x
 
 
+def _is_integer(value: object) -> bool:
+    """True for a Python or NumPy integer (bools excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    """True for a Python or NumPy real number (bools excluded)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
 def _check_k(k: Any) -> int:
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
@@ -357,11 +367,7 @@ def topic_coverage(topics: ArrayLike, true_weights: ArrayLike, min_fraction: flo
     Topics with zero true mass are not counted. Tracks the loss of whole topics under recursive
     training (Shumailov et al. 2024, Nature).
     """
-    if (
-        isinstance(min_fraction, bool)
-        or not isinstance(min_fraction, Real)
-        or not 0 < min_fraction < math.inf
-    ):
+    if not _is_real(min_fraction) or not 0 < min_fraction < math.inf:
         raise ValueError(f"min_fraction must be a positive finite number, got {min_fraction!r}")
     weights = _as_weights(true_weights)
     histogram = topic_histogram(topics, weights.numel())
@@ -407,7 +413,7 @@ def subsample(x: ArrayLike, n: int, generator: torch.Generator) -> Tensor:
     Returns `x` itself (as a tensor, sharing memory) when it has at most `n` rows; this keeps
     the cost of the metrics fixed whatever the population size.
     """
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+    if not _is_integer(n) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")

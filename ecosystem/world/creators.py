@@ -122,7 +122,7 @@ def draw_creators(
     topics = np.where(np.arange(most)[None, :] < width[:, None], ranked, np.int16(-1))
     in_tail = np.zeros(len(weights), dtype=bool)
     in_tail[tail] = True
-    niche = np.where(topics >= 0, in_tail[np.maximum(topics, 0)], True).all(axis=1)
+    niche = np.asarray(np.where(topics >= 0, in_tail[np.maximum(topics, 0)], True).all(axis=1))
     if market.sum() > 0:
         assistant = rng.choice(len(market), n, p=market / market.sum())
     else:

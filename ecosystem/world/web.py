@@ -13,11 +13,13 @@ Nothing here loops over pages in Python: a web of millions of pages costs a few 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ecosystem.world.content import DenseStore
 from ecosystem.world.protocol import ContentStore
@@ -27,25 +29,6 @@ __all__ = ["AI", "AI_ASSISTED", "HUMAN", "ORIGINS", "Web"]
 HUMAN, AI, AI_ASSISTED = 0, 1, 2
 ORIGINS = ("human", "ai", "ai_assisted")
 
-# Every per-page column but `content`, with its dtype.
-_COLUMN_DTYPES: dict[str, Any] = {
-    "origin": np.int8,
-    "company": np.int16,
-    "model_generation": np.int32,
-    "author": np.int32,
-    "created_step": np.int32,
-    "topic": np.int16,
-    "quality": np.float32,
-    "watermarked": np.bool_,
-    "certified_human": np.bool_,
-    "opt_out": np.bool_,
-    "flagged": np.bool_,
-    "alive": np.bool_,
-    "traffic": np.float32,
-    "in_degree": np.int32,
-}
-# Columns the web maintains itself: their views are read-only so caches stay valid.
-_READ_ONLY = frozenset({"alive", "in_degree"})
 # Node attributes of `Web.to_networkx` taken straight from the columns (origin is named).
 _GRAPH_ATTRIBUTES = (
     "topic",
@@ -59,34 +42,91 @@ _GRAPH_ATTRIBUTES = (
 _INT16_MAX = int(np.iinfo(np.int16).max)
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
-
-def _column(name: str, doc: str) -> property:
-    """A property returning the valid rows ``[:size]`` of column ``name``."""
-
-    def view(self: Web) -> np.ndarray:
-        rows = self._columns[name][: self._size]
-        return _read_only(rows) if name in _READ_ONLY else rows
-
-    return property(view, doc=doc)
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+# Out-links as CSR arrays (indptr, indices), see `Web.csr`.
+_CSR = tuple[NDArray[np.int64], NDArray[np.int32]]
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+@dataclass(slots=True)
+class _PageColumns:
+    """Every per-page column but ``content``, allocated to the web's capacity.
+
+    Rows past the web's size are unused; :class:`Web` serves views of the first ``size`` rows.
+    """
+
+    origin: NDArray[np.int8]
+    company: NDArray[np.int16]
+    model_generation: NDArray[np.int32]
+    author: NDArray[np.int32]
+    created_step: NDArray[np.int32]
+    topic: NDArray[np.int16]
+    quality: NDArray[np.float32]
+    watermarked: NDArray[np.bool_]
+    certified_human: NDArray[np.bool_]
+    opt_out: NDArray[np.bool_]
+    flagged: NDArray[np.bool_]
+    alive: NDArray[np.bool_]
+    traffic: NDArray[np.float32]
+    in_degree: NDArray[np.int32]
+
+    @classmethod
+    def zeros(cls, capacity: int) -> _PageColumns:
+        """Columns of ``capacity`` zero rows."""
+        return cls(
+            origin=np.zeros(capacity, dtype=np.int8),
+            company=np.zeros(capacity, dtype=np.int16),
+            model_generation=np.zeros(capacity, dtype=np.int32),
+            author=np.zeros(capacity, dtype=np.int32),
+            created_step=np.zeros(capacity, dtype=np.int32),
+            topic=np.zeros(capacity, dtype=np.int16),
+            quality=np.zeros(capacity, dtype=np.float32),
+            watermarked=np.zeros(capacity, dtype=np.bool_),
+            certified_human=np.zeros(capacity, dtype=np.bool_),
+            opt_out=np.zeros(capacity, dtype=np.bool_),
+            flagged=np.zeros(capacity, dtype=np.bool_),
+            alive=np.zeros(capacity, dtype=np.bool_),
+            traffic=np.zeros(capacity, dtype=np.float32),
+            in_degree=np.zeros(capacity, dtype=np.int32),
+        )
+
+    def grow(self, used: int, capacity: int) -> None:
+        """Reallocate every column to ``capacity`` rows, keeping the first ``used``."""
+        for field in fields(self):
+            setattr(self, field.name, _grown(getattr(self, field.name), used, capacity))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated for all the columns."""
+        return sum(getattr(self, field.name).nbytes for field in fields(self))
+
+
+def _read_only(array: NDArray[_Scalar]) -> NDArray[_Scalar]:
     """A read-only view of ``array``."""
     view = array.view()
     view.flags.writeable = False
     return view
 
 
-def _grown(array: np.ndarray, used: int, capacity: int) -> np.ndarray:
+def _grown(array: NDArray[_Scalar], used: int, capacity: int) -> NDArray[_Scalar]:
     """A copy of ``array`` with ``capacity`` rows, the first ``used`` rows kept."""
     bigger = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
     bigger[:used] = array[:used]
     return bigger
 
 
+def _is_integer(value: object) -> bool:
+    """True for a Python or NumPy integer (bools excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    """True for a Python or NumPy real number (bools excluded)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
 def _rate(value: float, name: str, *, high: float | None = None) -> float:
     """``value`` as a float, checked to be finite, >= 0 and (optionally) <= ``high``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+    if not _is_real(value) or not np.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if value < 0 or (high is not None and value > high):
         allowed = f"in [0, {high}]" if high is not None else ">= 0"
@@ -94,7 +134,9 @@ def _rate(value: float, name: str, *, high: float | None = None) -> float:
     return float(value)
 
 
-def _per_page(value: Any, n: int, name: str, kind: str, low: int = 0, high: int = 0) -> np.ndarray:
+def _per_page(
+    value: ArrayLike, n: int, name: str, kind: str, low: int = 0, high: int = 0
+) -> NDArray[Any]:
     """``value`` (a scalar or an array of length ``n``) as ``n`` checked values.
 
     ``kind`` is "int" (checked to lie in [low, high]), "bool" or "float".
@@ -130,50 +172,93 @@ class Web:
         dense vectors."""
         if not isinstance(content, ContentStore):
             content = DenseStore(content)
-        if (
-            isinstance(initial_capacity, bool)
-            or not isinstance(initial_capacity, Integral)
-            or initial_capacity < 1
-        ):
+        if not _is_integer(initial_capacity) or initial_capacity < 1:
             raise ValueError(f"initial_capacity must be an integer >= 1, got {initial_capacity!r}")
         self.store = content
         self._size = 0
         self._content = content.column(int(initial_capacity))
-        self._columns = {
-            name: np.zeros(int(initial_capacity), dtype=dtype)
-            for name, dtype in _COLUMN_DTYPES.items()
-        }
+        self._columns = _PageColumns.zeros(int(initial_capacity))
         self._n_links = 0
         self._src = np.zeros(4 * int(initial_capacity), dtype=np.int32)
         self._dst = np.zeros(4 * int(initial_capacity), dtype=np.int32)
         # Bumped whenever a page dies: part of the CSR cache key.
         self._alive_version = 0
         # alive_only -> ((size, n_links, alive_version) when built, (indptr, indices)).
-        self._csr_cache: dict[bool, tuple[tuple[int, int, int], Any]] = {}
+        self._csr_cache: dict[bool, tuple[tuple[int, int, int], _CSR]] = {}
 
     # ----------------------------------------------------------------- columns
 
-    origin = _column("origin", "Origin code per page: HUMAN, AI or AI_ASSISTED (int8).")
-    company = _column("company", "Publishing AI company per page, -1 for none (int16).")
-    model_generation = _column(
-        "model_generation", "Generation of the model that wrote the page, -1 for human (int32)."
-    )
-    author = _column("author", "Creator id per page, -1 for none (int32).")
-    created_step = _column(
-        "created_step",
-        "Step at which each page was published (int32; negative: before the run started).",
-    )
-    topic = _column("topic", "Topic id per page (int16).")
-    quality = _column("quality", "Log-likelihood of each page under the ground truth (float32).")
-    watermarked = _column("watermarked", "Whether each page carries an AI watermark.")
-    certified_human = _column("certified_human", "Whether each page is certified human-made.")
-    opt_out = _column("opt_out", "Whether each page opts out of AI training crawls.")
-    flagged = _column("flagged", "Whether the AI-content detector flags each page as AI-written.")
-    alive = _column("alive", "Whether each page is still online (read-only; see step).")
-    traffic = _column("traffic", "Visits per page, decayed every step (float32).")
-    in_degree = _column(
-        "in_degree", "Links from alive pages to each page; 0 for dead pages (read-only, int32)."
-    )
+    @property
+    def origin(self) -> NDArray[np.int8]:
+        """Origin code per page: HUMAN, AI or AI_ASSISTED (int8)."""
+        return self._columns.origin[: self._size]
+
+    @property
+    def company(self) -> NDArray[np.int16]:
+        """Publishing AI company per page, -1 for none (int16)."""
+        return self._columns.company[: self._size]
+
+    @property
+    def model_generation(self) -> NDArray[np.int32]:
+        """Generation of the model that wrote the page, -1 for human (int32)."""
+        return self._columns.model_generation[: self._size]
+
+    @property
+    def author(self) -> NDArray[np.int32]:
+        """Creator id per page, -1 for none (int32)."""
+        return self._columns.author[: self._size]
+
+    @property
+    def created_step(self) -> NDArray[np.int32]:
+        """Step at which each page was published (int32; negative: before the run started)."""
+        return self._columns.created_step[: self._size]
+
+    @property
+    def topic(self) -> NDArray[np.int16]:
+        """Topic id per page (int16)."""
+        return self._columns.topic[: self._size]
+
+    @property
+    def quality(self) -> NDArray[np.float32]:
+        """Log-likelihood of each page under the ground truth (float32)."""
+        return self._columns.quality[: self._size]
+
+    @property
+    def watermarked(self) -> NDArray[np.bool_]:
+        """Whether each page carries an AI watermark."""
+        return self._columns.watermarked[: self._size]
+
+    @property
+    def certified_human(self) -> NDArray[np.bool_]:
+        """Whether each page is certified human-made."""
+        return self._columns.certified_human[: self._size]
+
+    @property
+    def opt_out(self) -> NDArray[np.bool_]:
+        """Whether each page opts out of AI training crawls."""
+        return self._columns.opt_out[: self._size]
+
+    @property
+    def flagged(self) -> NDArray[np.bool_]:
+        """Whether the AI-content detector flags each page as AI-written."""
+        return self._columns.flagged[: self._size]
+
+    # alive and in_degree are maintained by the web: read-only views keep its caches valid.
+
+    @property
+    def alive(self) -> NDArray[np.bool_]:
+        """Whether each page is still online (read-only; see step)."""
+        return _read_only(self._columns.alive[: self._size])
+
+    @property
+    def traffic(self) -> NDArray[np.float32]:
+        """Visits per page, decayed every step (float32)."""
+        return self._columns.traffic[: self._size]
+
+    @property
+    def in_degree(self) -> NDArray[np.int32]:
+        """Links from alive pages to each page; 0 for dead pages (read-only, int32)."""
+        return _read_only(self._columns.in_degree[: self._size])
 
     @property
     def content(self) -> Any:
@@ -195,7 +280,7 @@ class Web:
     @property
     def capacity(self) -> int:
         """Rows allocated per column."""
-        return self._columns["origin"].shape[0]
+        return self._columns.origin.shape[0]
 
     @property
     def n_links(self) -> int:
@@ -203,24 +288,24 @@ class Web:
         return self._n_links
 
     @property
-    def src(self) -> np.ndarray:
+    def src(self) -> NDArray[np.int32]:
         """Source page of every link, in creation order (read-only int32)."""
         return _read_only(self._src[: self._n_links])
 
     @property
-    def dst(self) -> np.ndarray:
+    def dst(self) -> NDArray[np.int32]:
         """Target page of every link, in creation order (read-only int32)."""
         return _read_only(self._dst[: self._n_links])
 
     @property
     def count_alive(self) -> int:
         """Number of alive pages."""
-        return int(np.count_nonzero(self._columns["alive"][: self._size]))
+        return int(np.count_nonzero(self._columns.alive[: self._size]))
 
     @property
     def nbytes(self) -> int:
         """Bytes allocated for the page columns and the link arrays (capacity, not size)."""
-        columns = sum(column.nbytes for column in self._columns.values())
+        columns = self._columns.nbytes
         return self._content.nbytes + columns + self._src.nbytes + self._dst.nbytes
 
     def __repr__(self) -> str:
@@ -236,18 +321,18 @@ class Web:
         self,
         content: Any,
         *,
-        origin: Any,
-        topic: Any,
-        quality: Any,
-        step: Any,
-        company: Any = -1,
-        model_generation: Any = -1,
-        author: Any = -1,
-        watermarked: Any = False,
-        certified_human: Any = False,
-        opt_out: Any = False,
-        flagged: Any = False,
-    ) -> np.ndarray:
+        origin: ArrayLike,
+        topic: ArrayLike,
+        quality: ArrayLike,
+        step: ArrayLike,
+        company: ArrayLike = -1,
+        model_generation: ArrayLike = -1,
+        author: ArrayLike = -1,
+        watermarked: ArrayLike = False,
+        certified_human: ArrayLike = False,
+        opt_out: ArrayLike = False,
+        flagged: ArrayLike = False,
+    ) -> NDArray[np.int64]:
         """Append pages (alive, no traffic, no links) and return their row indices.
 
         Every keyword is a scalar shared by the batch or an array with one value per page.
@@ -255,49 +340,54 @@ class Web:
         """
         batch = self.store.as_batch(content)
         n = len(batch)
-        values = {
-            "origin": _per_page(origin, n, "origin", "int", HUMAN, AI_ASSISTED),
-            "topic": _per_page(topic, n, "topic", "int", 0, _INT16_MAX),
-            "quality": _per_page(quality, n, "quality", "float"),
-            "created_step": _per_page(step, n, "step", "int", -_INT32_MAX, _INT32_MAX),
-            "company": _per_page(company, n, "company", "int", -1, _INT16_MAX),
-            "model_generation": _per_page(
-                model_generation, n, "model_generation", "int", -1, _INT32_MAX
-            ),
-            "author": _per_page(author, n, "author", "int", -1, _INT32_MAX),
-            "watermarked": _per_page(watermarked, n, "watermarked", "bool"),
-            "certified_human": _per_page(certified_human, n, "certified_human", "bool"),
-            "opt_out": _per_page(opt_out, n, "opt_out", "bool"),
-            "flagged": _per_page(flagged, n, "flagged", "bool"),
-        }
+        origins = _per_page(origin, n, "origin", "int", HUMAN, AI_ASSISTED)
+        topics = _per_page(topic, n, "topic", "int", 0, _INT16_MAX)
+        qualities = _per_page(quality, n, "quality", "float")
+        steps = _per_page(step, n, "step", "int", -_INT32_MAX, _INT32_MAX)
+        companies = _per_page(company, n, "company", "int", -1, _INT16_MAX)
+        generations = _per_page(model_generation, n, "model_generation", "int", -1, _INT32_MAX)
+        authors = _per_page(author, n, "author", "int", -1, _INT32_MAX)
+        watermarks = _per_page(watermarked, n, "watermarked", "bool")
+        certified = _per_page(certified_human, n, "certified_human", "bool")
+        opt_outs = _per_page(opt_out, n, "opt_out", "bool")
+        flags = _per_page(flagged, n, "flagged", "bool")
         start, stop = self._size, self._size + n
         if stop > self.capacity:
             capacity = max(2 * self.capacity, stop)
-            for name, column in self._columns.items():
-                self._columns[name] = _grown(column, start, capacity)
+            self._columns.grow(start, capacity)
         self._content.append(batch)
-        for name, column_values in values.items():
-            self._columns[name][start:stop] = column_values
-        self._columns["alive"][start:stop] = True
-        self._columns["traffic"][start:stop] = 0.0
-        self._columns["in_degree"][start:stop] = 0
+        columns, rows = self._columns, slice(start, stop)
+        columns.origin[rows] = origins
+        columns.topic[rows] = topics
+        columns.quality[rows] = qualities
+        columns.created_step[rows] = steps
+        columns.company[rows] = companies
+        columns.model_generation[rows] = generations
+        columns.author[rows] = authors
+        columns.watermarked[rows] = watermarks
+        columns.certified_human[rows] = certified
+        columns.opt_out[rows] = opt_outs
+        columns.flagged[rows] = flags
+        columns.alive[rows] = True
+        columns.traffic[rows] = 0.0
+        columns.in_degree[rows] = 0
         self._size = stop
         return np.arange(start, stop, dtype=np.int64)
 
-    def live(self) -> np.ndarray:
+    def live(self) -> NDArray[np.intp]:
         """Indices of the alive pages, ascending."""
-        return np.flatnonzero(self._columns["alive"][: self._size])
+        return np.flatnonzero(self._columns.alive[: self._size])
 
-    def new_since(self, step: int) -> np.ndarray:
+    def new_since(self, step: int) -> NDArray[np.intp]:
         """Indices of the alive pages created at ``step`` or later, ascending."""
-        created = self._columns["created_step"][: self._size]
-        return np.flatnonzero(self._columns["alive"][: self._size] & (created >= step))
+        created = self._columns.created_step[: self._size]
+        return np.flatnonzero(self._columns.alive[: self._size] & (created >= step))
 
     # ----------------------------------------------------------------- links
 
     def link_new_pages(
         self,
-        new: Any,
+        new: ArrayLike,
         rng: np.random.Generator,
         *,
         links_per_page: float,
@@ -318,7 +408,7 @@ class Web:
         links_per_page = _rate(links_per_page, "links_per_page")
         attachment = _rate(attachment, "attachment")
         homophily = _rate(homophily, "homophily", high=1.0)
-        alive = self._columns["alive"]
+        alive = self._columns.alive
         pages = pages[alive[pages]]
         if pages.size == 0:
             return 0
@@ -329,19 +419,21 @@ class Web:
         if sources.size == 0 or not alive[:cut].any():
             return 0
         in_topic = rng.random(sources.size) < homophily
+        # Integer weights (exact draws) for uniform and linear attachment, floats otherwise.
+        weights: NDArray[np.int64] | NDArray[np.floating]
         if attachment == 0.0:
             weights = alive[:cut].astype(np.int64)
         elif attachment == 1.0:
-            weights = (self._columns["in_degree"][:cut] + np.int64(1)) * alive[:cut]
+            weights = (self._columns.in_degree[:cut] + np.int64(1)) * alive[:cut]
         else:
-            weights = (self._columns["in_degree"][:cut] + 1.0) ** attachment * alive[:cut]
+            weights = (self._columns.in_degree[:cut] + 1.0) ** attachment * alive[:cut]
         # Each link draws from a segment [low, high) of the pool: its page's topic segment (the
         # pool sorted by topic) or the whole pool, by inverting the cumulated weights.
         pool = None
         low = np.zeros(sources.size, dtype=np.int64)
         high = np.full(sources.size, cut, dtype=np.int64)
         if in_topic.any():
-            topic = self._columns["topic"]
+            topic = self._columns.topic
             pool = np.argsort(topic[:cut], kind="stable")
             weights = weights[pool]
             sizes = np.bincount(topic[:cut], minlength=_INT16_MAX + 1)
@@ -362,10 +454,10 @@ class Web:
         chosen = np.clip(np.searchsorted(cumulative, draws, side="right") - 1, low, high - 1)
         targets = chosen if pool is None else pool[chosen]
         self._append_links(sources, targets)
-        np.add.at(self._columns["in_degree"], targets, 1)
+        np.add.at(self._columns.in_degree, targets, 1)
         return int(targets.size)
 
-    def _append_links(self, sources: np.ndarray, targets: np.ndarray) -> None:
+    def _append_links(self, sources: NDArray[np.integer], targets: NDArray[np.integer]) -> None:
         """Append edges, doubling the edge arrays when full."""
         start, stop = self._n_links, self._n_links + sources.size
         if stop > self._src.shape[0]:
@@ -380,7 +472,7 @@ class Web:
 
     def step(
         self, rng: np.random.Generator, *, death_rate: float, traffic_decay: float
-    ) -> np.ndarray:
+    ) -> NDArray[np.intp]:
         """Age the web by one step and return the indices of the pages that died.
 
         Each alive page dies with probability ``death_rate`` (link rot), traffic decays by the
@@ -389,21 +481,21 @@ class Web:
         """
         death_rate = _rate(death_rate, "death_rate", high=1.0)
         traffic_decay = _rate(traffic_decay, "traffic_decay", high=1.0)
-        alive = self._columns["alive"]
+        alive = self._columns.alive
         live = self.live()
         died = live[rng.random(live.size) < death_rate]
         if died.size:
             alive[died] = False
             self._alive_version += 1
-        self._columns["traffic"][: self._size] *= np.float32(1.0 - traffic_decay)
+        self._columns.traffic[: self._size] *= np.float32(1.0 - traffic_decay)
         src, dst = self._src[: self._n_links], self._dst[: self._n_links]
         kept = dst[alive[src] & alive[dst]]
-        self._columns["in_degree"][: self._size] = np.bincount(kept, minlength=self._size)
+        self._columns.in_degree[: self._size] = np.bincount(kept, minlength=self._size)
         return died
 
     # ----------------------------------------------------------------- graph views
 
-    def csr(self, alive_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def csr(self, alive_only: bool = True) -> _CSR:
         """Out-links as CSR arrays ``(indptr, indices)`` over all ``size`` pages (read-only).
 
         The targets of page ``p`` are ``indices[indptr[p]:indptr[p + 1]]``, in link creation
@@ -416,7 +508,7 @@ class Web:
             return cached[1]
         src, dst = self._src[: self._n_links], self._dst[: self._n_links]
         if alive_only:
-            alive = self._columns["alive"]
+            alive = self._columns.alive
             kept = alive[src] & alive[dst]
             src, dst = src[kept], dst[kept]
         order = np.argsort(src, kind="stable")
@@ -426,7 +518,7 @@ class Web:
         self._csr_cache[bool(alive_only)] = (key, result)
         return result
 
-    def out_links(self, pages: Any, alive_only: bool = True) -> np.ndarray:
+    def out_links(self, pages: ArrayLike, alive_only: bool = True) -> NDArray[np.int32]:
         """Targets of every out-link of ``pages``, concatenated page by page (repeats kept)."""
         pages = self._pages(pages, "pages")
         indptr, indices = self.csr(alive_only)
@@ -437,7 +529,7 @@ class Web:
         positions = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
         return indices[positions]
 
-    def to_networkx(self, pages: Any) -> nx.DiGraph:
+    def to_networkx(self, pages: ArrayLike) -> nx.DiGraph:
         """The link subgraph induced by ``pages`` (dead ones included), for analysis and plots.
 
         Nodes are page indices with attributes origin (its name), topic, company,
@@ -446,14 +538,14 @@ class Web:
         """
         pages = np.unique(self._pages(pages, "pages"))
         columns = self._columns
-        attributes = {name: columns[name][pages].tolist() for name in _GRAPH_ATTRIBUTES}
-        attributes["origin"] = np.asarray(ORIGINS)[columns["origin"][pages]].tolist()
+        attributes = {name: getattr(columns, name)[pages].tolist() for name in _GRAPH_ATTRIBUTES}
+        attributes["origin"] = np.asarray(ORIGINS)[columns.origin[pages]].tolist()
         graph = nx.DiGraph()
         graph.add_nodes_from(
             (page, {name: values[i] for name, values in attributes.items()})
             for i, page in enumerate(pages.tolist())
         )
-        chosen = np.zeros(self._size, dtype=bool)
+        chosen = np.zeros(self._size, dtype=np.bool_)
         chosen[pages] = True
         src, dst = self._src[: self._n_links], self._dst[: self._n_links]
         kept = chosen[src] & chosen[dst]
@@ -462,7 +554,7 @@ class Web:
 
     # ----------------------------------------------------------------- helpers
 
-    def _pages(self, pages: Any, name: str) -> np.ndarray:
+    def _pages(self, pages: ArrayLike, name: str) -> NDArray[np.int64]:
         """``pages`` as a 1-D int64 array of valid row indices."""
         array = np.asarray(pages)
         if array.ndim != 1 or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
