@@ -81,7 +81,7 @@ def _locate(source: str | Path) -> Path:
     raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
 
 
-NAMED_TABLES = frozenset({"model", "crawler"})
+NAMED_TABLES = frozenset({"crawler"})
 """Tables that may be written as their ``name`` alone (``crawler = "links"``)."""
 
 
