@@ -70,7 +70,7 @@ def test_a_lab_run_writes_exactly_the_catalogued_series():
 
 
 def test_every_series_is_described_once():
-    keys = [(e.mode, e.scope, e.metric) for e in SERIES]
+    keys = [(e.mode, e.scope, e.metric, e.world) for e in SERIES]
     assert len(keys) == len(set(keys))
     groups = set(TAB_NOTES)
     for entry in SERIES:
@@ -187,6 +187,10 @@ def test_a_second_world_declares_its_content_metrics_once():
     assert all(e.group == "Quality and diversity" and not e.key for e in declared)
     vector = catalogue.series(world="vector")
     assert all(e.world in (None, "vector") for e in vector)
+    assert lookup("web", "precision", world="vector").world == "vector"
+    assert lookup("web", "synthetic_share", world="text").world is None
+    with pytest.raises(KeyError, match="no series 'precision'"):
+        lookup("web", "precision", world="text")
     companies = {(e.scope, e.metric) for e in catalogue.in_group("Companies")}
     assert {("company", "answers"), ("training", "crawled")} <= companies
     assert ("web", "precision") not in companies

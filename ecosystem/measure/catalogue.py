@@ -13,9 +13,9 @@ Core objects:
 - :class:`Tab` and :class:`Figure`: the explorer's results tabs, their notes and the panels
   of their figures (:data:`RESULT_TABS`, :data:`TAB_NOTES`).
 
-A second content world adds its series by declaring its :class:`ContentMetric` list here and
-adding ``content_series(world, metrics)`` to :data:`SERIES`; the run summary, comparisons,
-reports, figure units and the explorer read it from here.
+A second content world adds its series by declaring its :class:`ContentMetric` list here, under
+its name in :data:`CONTENT_METRICS`; the run summary, comparisons, reports, figure units and
+the explorer read them from here.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CONTENT_METRICS",
     "RESULT_TABS",
     "SERIES",
     "TAB_NOTES",
@@ -274,11 +275,9 @@ KEY_SAMPLES = {("ecosystem", "web"), ("lab", "model")}
 """Where a key content metric is a key outcome."""
 
 
-def content_series(
-    world: str, metrics: Sequence[ContentMetric], scopes: Sequence[tuple[Mode, str]] | None = None
-) -> tuple[Series, ...]:
-    """The series of a content world's ``metrics`` on every sampled scope (``scopes``, in order),
-    all in the quality group."""
+def content_series(world: str, metrics: Sequence[ContentMetric]) -> tuple[Series, ...]:
+    """The series of a content world's ``metrics`` on every sampled scope, all in the quality
+    group."""
     return tuple(
         Series(
             mode,
@@ -293,7 +292,7 @@ def content_series(
             summary="table" if metric.summary else "",
             world=world,
         )
-        for mode, scope in (SAMPLED_SCOPES if scopes is None else scopes)
+        for mode, scope in SAMPLED_SCOPES
         for metric in metrics
     )
 
@@ -365,8 +364,15 @@ def _page_shares(scope: str) -> list[Series]:
     )
 
 
+CONTENT_METRICS: dict[str, tuple[ContentMetric, ...]] = {"vector": VECTOR_METRICS}
+"""Per content world, the metrics it computes on every sample of content."""
+
 SERIES: tuple[Series, ...] = (
-    *content_series("vector", VECTOR_METRICS, SAMPLED_SCOPES[:1]),
+    *(
+        entry
+        for world, metrics in CONTENT_METRICS.items()
+        for entry in content_series(world, metrics)
+    ),
     *_page_shares("web"),
     *_scope_series(
         "ecosystem",
@@ -382,7 +388,6 @@ SERIES: tuple[Series, ...] = (
             ),
         ),
     ),
-    *content_series("vector", VECTOR_METRICS, SAMPLED_SCOPES[1:2]),
     *_page_shares("web_new"),
     *_scope_series(
         "ecosystem",
@@ -398,7 +403,6 @@ SERIES: tuple[Series, ...] = (
             ),
         ),
     ),
-    *content_series("vector", VECTOR_METRICS, SAMPLED_SCOPES[2:3]),
     *_scope_series(
         "ecosystem",
         "company",
@@ -434,7 +438,6 @@ SERIES: tuple[Series, ...] = (
             ),
         ),
     ),
-    *content_series("vector", VECTOR_METRICS, SAMPLED_SCOPES[3:4]),
     *_scope_series(
         "ecosystem",
         "training",
@@ -621,7 +624,6 @@ SERIES: tuple[Series, ...] = (
             ),
         ),
     ),
-    *content_series("vector", VECTOR_METRICS, SAMPLED_SCOPES[4:]),
     *_scope_series(
         "lab",
         "training",
@@ -639,19 +641,27 @@ SERIES: tuple[Series, ...] = (
         ),
     ),
 )
-"""Every series, in the order tables and comparisons list them."""
+"""Every series: the content metrics of every world on every sampled scope, then the rest,
+in the order tables and comparisons list them."""
 
-_LOOKUP = {(entry.kind.pattern, entry.mode, entry.metric): entry for entry in SERIES}
+_LOOKUP: dict[tuple[str, str, str], list[Series]] = {}
+for _entry in SERIES:
+    _LOOKUP.setdefault((_entry.kind.pattern, _entry.mode, _entry.metric), []).append(_entry)
 
 
-def lookup(scope: str, metric: str) -> Series:
-    """The series ``metric`` of a written scope (``web``, ``company:alpha``, ``training``)."""
+def lookup(scope: str, metric: str, world: str | None = None) -> Series:
+    """The series ``metric`` of a written scope (``web``, ``company:alpha``, ``training``), of
+    content world ``world`` where two worlds share a metric name (None: the first)."""
     kind = scope_kind(scope)
-    try:
-        return _LOOKUP[(kind.pattern, kind.mode, metric)]
-    except KeyError:
-        known = ", ".join(e.metric for e in SERIES if e.kind == kind)
-        raise KeyError(f"{scope!r} has no series {metric!r}; it has {known}") from None
+    found = [
+        entry
+        for entry in _LOOKUP.get((kind.pattern, kind.mode, metric), ())
+        if world is None or entry.world in (None, world)
+    ]
+    if not found:
+        known = ", ".join(dict.fromkeys(e.metric for e in SERIES if e.kind == kind))
+        raise KeyError(f"{scope!r} has no series {metric!r}; it has {known}")
+    return found[0]
 
 
 def series(mode: Mode | None = None, world: str | None = None) -> tuple[Series, ...]:
@@ -680,6 +690,8 @@ _UNITS = {entry.metric: entry.unit for entry in SERIES}
 
 def key_outcomes(mode: Mode | None = None) -> tuple[tuple[str, str], ...]:
     """The key outcomes ``(scope, metric)`` of ``mode`` (None: ecosystem, then lab), in order."""
+    if mode is None:
+        return key_outcomes("ecosystem") + key_outcomes("lab")
     return tuple((entry.scope, entry.metric) for entry in series(mode) if entry.key)
 
 
@@ -695,7 +707,7 @@ def summary_line() -> tuple[Series, ...]:
 
 def content_metric_names(world: str) -> tuple[str, ...]:
     """The content metrics of a world, in the order its measurement returns them."""
-    return tuple(dict.fromkeys(e.metric for e in SERIES if e.world == world))
+    return tuple(metric.name for metric in CONTENT_METRICS[world])
 
 
 # ---------------------------------------------------------------------------------------------
