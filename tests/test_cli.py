@@ -113,6 +113,17 @@ def test_every_command_has_help_with_examples(command, capsys):
     assert "examples:" in capsys.readouterr().out
 
 
+def test_help_says_where_runs_go_and_when_they_are_reused(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--force" in text and "reused" in text and "code version" in text
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--workers" in text and "--address" in text and "Dask" in text
+
+
 def test_validate_writes_json_and_reports(tmp_path, capsys):
     path = tmp_path / "v.json"
     code = main(["validate", "--fast", "--check", "accumulate", "--json", str(path)])

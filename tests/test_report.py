@@ -146,7 +146,7 @@ def grid_sweep(tmp_path_factory):
 
 def test_report_kinds_and_paths(lab_compare, grid_sweep, tmp_path):
     assert report_kind(lab_compare) == "compare"
-    assert report_kind(lab_compare / "runs" / "mad-fresh-data-s0") == "run"
+    assert report_kind(next((lab_compare / "runs").glob("mad-fresh-data-s0-*"))) == "run"
     assert report_kind(grid_sweep) == "sweep"
     assert report_paths(tmp_path) == (tmp_path / "report.html", tmp_path / "report")
     assert report_paths(tmp_path, tmp_path / "out") == (
@@ -215,8 +215,9 @@ def test_compare_report_table_matches_end_of_run(lab_compare):
         else:
             assert float(row[7].rstrip("*")) == pytest.approx(p_value, rel=0.01, abs=1e-3)
     assert "mad-fully-synthetic (reference)" in html and "Welch" in html
-    for run in ("mad-fully-synthetic-s0", "mad-fresh-data-s1"):
-        assert read_manifest(lab_compare / "runs" / run)["scenario_hash"] in html
+    for run in ("mad-fully-synthetic-s0-*", "mad-fresh-data-s1-*"):
+        (directory,) = (lab_compare / "runs").glob(run)
+        assert read_manifest(directory)["scenario_hash"] in html
     assert "fields that differ" in html and "lab.loop" in html
 
 
