@@ -53,7 +53,7 @@ def collected_tests(node_ids: list[str]) -> set[str]:
     return {line.strip() for line in result.stdout.splitlines() if "::" in line}
 
 
-def test_source(node_id: str) -> str:
+def source_of(node_id: str) -> str:
     """The source of the test function a node id names ('' when there is none)."""
     path, _, name = node_id.partition("::")
     file = ROOT / path
@@ -64,9 +64,6 @@ def test_source(node_id: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.name == name.split("[")[0]:
             return ast.get_source_segment(source, node) or ""
     return ""
-
-
-test_source.__test__ = False  # a helper, not a test
 
 
 def lever_problems(lever, readme_rows: list[str], collected: set[str]) -> list[str]:
@@ -89,7 +86,7 @@ def lever_problems(lever, readme_rows: list[str], collected: set[str]) -> list[s
     test = lever.directional_test
     if test not in collected:
         problems.append(f"directional test {test!r} is not collected")
-    elif f"policy.{lever.name}." not in test_source(test):
+    elif f"policy.{lever.name}." not in source_of(test):
         problems.append(f"directional test {test!r} does not pull policy.{lever.name}")
     return problems
 

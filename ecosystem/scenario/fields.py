@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 __all__ = ["SCHEDULE_ALLOWED", "Section", "ShareSchedule", "setting", "share", "share_schedule"]
 
 
 def setting(default: Any, description: str, *, unit: str | None = None, **bounds: Any) -> Any:
     """A schema field with its description, unit and bounds (ge/gt/le/lt)."""
-    extra = {"unit": unit} if unit else None
+    extra: dict[str, JsonValue] | None = {"unit": unit} if unit else None
     return Field(default, description=description, json_schema_extra=extra, **bounds)
 
 

@@ -433,7 +433,10 @@ class AttentionSettings(Section):
     )
 
 
-PolicySettings = settings_model()
+if typing.TYPE_CHECKING:  # a model built at import time: type checkers see its base
+    PolicySettings = Section
+else:
+    PolicySettings = settings_model()
 """The policy levers, each applied at one named point of the month: a section per lever of
 :mod:`ecosystem.world.levers` (assembled from its registry)."""
 

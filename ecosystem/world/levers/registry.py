@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import typing
 
 from pydantic import Field, create_model
 
@@ -60,7 +61,8 @@ def check_levers(levers: list[type[Lever]]) -> None:
             missing = [member for member in _members(hook) if not hasattr(lever, member)]
             if missing:
                 raise ValueError(f"lever {lever.name!r}: {hook.__name__} also needs {missing}")
-    rows = sorted(lever.stamp_row for lever in levers if StampsPages in implemented_hooks(lever))
+    stampers = [lever for lever in levers if StampsPages in implemented_hooks(lever)]
+    rows = sorted(typing.cast(type[StampsPages], lever).stamp_row for lever in stampers)
     if rows != list(range(len(rows))):
         raise ValueError(f"stamping levers need rows 0..{len(rows) - 1}, got {rows}")
 
