@@ -31,6 +31,7 @@ __all__ = [
     "NETWORK_LINKS",
     "NETWORK_NODES",
     "PARTS",
+    "RESULT_MARKERS",
     "RUNS",
     "SUMMARY",
     "TIMESERIES",
