@@ -290,10 +290,18 @@ def test_the_code_version_of_a_tree_without_git_is_the_package_version_and_a_has
 def test_the_code_version_of_a_checkout_is_its_commit_unless_the_sources_changed(source_tree):
     _git(source_tree, "init", "-q")
     (source_tree / "README.md").write_text("readme\n")
+    (source_tree / ".gitignore").write_text("__pycache__/\nlocal/\n")
     _git(source_tree, "add", ".")
     _git(source_tree, "commit", "-q", "-m", "sources")
     commit = _git(source_tree, "rev-parse", "HEAD")
     assert store.compute_code_version(source_tree) == commit
+    (source_tree / "models" / "__pycache__").mkdir()
+    (source_tree / "models" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"byte code")
+    assert store.compute_code_version(source_tree) == commit
+    (source_tree / "models" / "local").mkdir()
+    (source_tree / "models" / "local" / "extra.py").write_text("X = 1\n")  # git-ignored
+    assert store.compute_code_version(source_tree).startswith(f"{commit}+")
+    shutil.rmtree(source_tree / "models" / "local")
     (source_tree / "README.md").write_text("not a package source\n")
     assert store.compute_code_version(source_tree) == commit
     module = source_tree / "ecosystem" / "runs" / "store.py"

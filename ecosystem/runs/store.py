@@ -31,6 +31,7 @@ __all__ = [
     "NETWORK_LINKS",
     "NETWORK_NODES",
     "PARTS",
+    "RESULT_MARKERS",
     "RUNS",
     "SUMMARY",
     "TIMESERIES",
@@ -145,10 +146,10 @@ def package_version() -> str:
 def code_version() -> str:
     """The version of the code that simulates, computed once per process.
 
-    A clean git checkout: its commit. Uncommitted changes (or untracked files) in the
-    package sources (``ecosystem/``, ``models/``, ``scenarios/``): the commit, ``+`` and a
-    hash of those sources, so edited code never passes for committed code. No git
-    checkout: the package version, ``+`` and the hash of the sources.
+    A clean git checkout: its commit. Uncommitted changes or extra files (untracked or
+    git-ignored, byte code aside) in the package sources (``ecosystem/``, ``models/``,
+    ``scenarios/``): the commit, ``+`` and a hash of every source file, so edited code never
+    passes for committed code. No git checkout: the package version, ``+`` and that hash.
     """
     return compute_code_version()
 
@@ -174,7 +175,7 @@ def compute_code_version(root: Path | None = None) -> str:
     commit, dirty = state
     if not dirty:
         return commit
-    return f"{commit}+{_sources_hash(root, _git_sources(root))}"
+    return f"{commit}+{_sources_hash(root, _walk_sources(root))}"
 
 
 def _source_root() -> Path:
@@ -204,27 +205,25 @@ def _git_state(root: Path) -> tuple[str, bool] | None:
         top, commit = _git(root, "rev-parse", "--show-toplevel", "HEAD").split()
         if Path(top).resolve() != root:
             return None  # the package lies inside some other repository (e.g. a venv)
-        status = _git(root, "status", "--porcelain", "--", *SOURCE_FOLDERS)
+        status = _git(root, "status", "--porcelain", "--ignored", "--", *SOURCE_FOLDERS)
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    return commit, bool(status.strip())
+    changed = [line for line in status.splitlines() if line.strip() and not _is_byte_code(line)]
+    return commit, bool(changed)
 
 
-def _git_sources(root: Path) -> list[str]:
-    """The package source files git tracks or would add (tracked, untracked, not ignored)."""
-    listed = _git(
-        root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *SOURCE_FOLDERS
-    )
-    return sorted({name for name in listed.split("\0") if name})
+def _is_byte_code(path: str) -> bool:
+    return "__pycache__" in path or path.endswith((".pyc", ".pyo"))
 
 
 def _walk_sources(root: Path) -> list[str]:
-    """The package source files on disk, without byte code."""
+    """The package source files on disk (git-ignored ones included), without byte code."""
     found = []
     for folder in SOURCE_FOLDERS:
         for path in (root / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                found.append(path.relative_to(root).as_posix())
+            name = path.relative_to(root).as_posix()
+            if path.is_file() and not _is_byte_code(name):
+                found.append(name)
     return sorted(found)
 
 
@@ -236,6 +235,6 @@ def _sources_hash(root: Path, names: list[str]) -> str:
         try:
             digest.update((root / name).read_bytes())
         except OSError:
-            digest.update(b"\0missing\0")  # a tracked file deleted in the work tree
+            digest.update(b"\0unreadable\0")
         digest.update(b"\0")
     return digest.hexdigest()[:HASH_CHARS]
