@@ -68,6 +68,7 @@ def test_lever_widgets_carry_schema_bounds_and_help(app):
     assert set(crawler.options) == {"uniform", "popularity", "links"}
 
 
+@pytest.mark.slow
 def test_run_renders_every_tab_with_charts(app, tmp_path):
     _run(app)
     labels = [tab.label for tab in app.tabs]
@@ -92,6 +93,7 @@ def test_run_renders_every_tab_with_charts(app, tmp_path):
     assert next(m.label for m in app.metric) == "AI-written share of the web"
 
 
+@pytest.mark.slow
 def test_changing_a_lever_runs_that_scenario(app, tmp_path):
     _widget(app.checkbox, "detection › enabled").check()
     _widget(app.number_input, "Steps").set_value(3)
@@ -106,6 +108,7 @@ def test_changing_a_lever_runs_that_scenario(app, tmp_path):
     assert manifest["steps_completed"] == 4
 
 
+@pytest.mark.slow
 def test_same_settings_run_once(app, tmp_path):
     _run(app)
     first = _runs(tmp_path)
@@ -171,6 +174,7 @@ def test_bad_schedule_text_shows_a_message(app):
     assert not app.exception
 
 
+@pytest.mark.slow
 def test_compare_overlays_two_runs(app):
     _run(app)
     _widget(app.number_input, "Seed").set_value(1)
@@ -215,6 +219,7 @@ def test_bad_address_parameters_are_ignored_with_a_warning(tmp_path, monkeypatch
     assert _widget(at.number_input, "Steps").value == 6
 
 
+@pytest.mark.slow
 def test_a_lab_scenario_runs_and_shows_its_model(tmp_path, monkeypatch):
     monkeypatch.setenv("ECOSYSTEM_APP_RUNS", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

@@ -65,12 +65,14 @@ def _record(out) -> dict:
     return json.loads((Path(out) / "sweep.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_dask_sweep_gives_the_numbers_of_the_same_runs_in_process(dask_sweep, serial_sweep):
     dask_table, serial_table = read_sweep(dask_sweep), read_sweep(serial_sweep)
     assert dask_table["run"].nunique() == 8
     pd.testing.assert_frame_equal(dask_table, serial_table, check_exact=True)
 
 
+@pytest.mark.slow
 def test_the_sweep_record_lists_the_sweep_and_every_run(dask_sweep):
     threads = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
     # the local cluster's workers get one thread each; this process keeps its own setting
@@ -123,6 +125,7 @@ def test_read_sweep_is_one_tidy_table_with_a_column_per_parameter(serial_sweep):
         assert rows[SERIES].reset_index(drop=True).equals(series[SERIES])
 
 
+@pytest.mark.slow
 def test_a_real_signal_stops_a_sweep_and_running_it_again_finishes_it(tmp_path, dask_sweep, capsys):
     out = tmp_path / "sweep"
     command = [sys.executable, "-m", "ecosystem", *_sweep_command(out, "--workers", "2")]
@@ -191,6 +194,7 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, capsys, mon
     assert list(read_sweep(out)["run"].unique()) == [complete["id"]]
 
 
+@pytest.mark.slow
 def test_runs_go_to_an_existing_dask_scheduler(tmp_path, serial_sweep):
     from distributed import LocalCluster
 

@@ -14,6 +14,7 @@ def fast_results() -> dict[str, list[Check]]:
     return {name: run_checks([name], fast=True) for name in CHECKS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_fast_check_reproduces_the_published_result(fast_results, name):
     rows = fast_results[name]
@@ -23,6 +24,7 @@ def test_fast_check_reproduces_the_published_result(fast_results, name):
         assert row.source and row.tolerance and row.measured
 
 
+@pytest.mark.slow
 def test_rows_are_json_ready(fast_results):
     rows = [row.as_dict() for rows in fast_results.values() for row in rows]
     assert json.loads(json.dumps(rows)) == rows
@@ -47,6 +49,7 @@ def test_a_failed_check_is_reported_not_hidden():
     assert row.passed is False
 
 
+@pytest.mark.slow
 def test_baseline_reproduces_the_measured_history():
     rows = history_checks(fast=True)
     names = " ".join(row.check for row in rows)
