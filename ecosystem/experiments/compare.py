@@ -34,7 +34,14 @@ from ecosystem.runs.results import (
     read_status,
     read_timeseries,
 )
-from ecosystem.runs.store import RUNS, RunIdentity, code_version, run_identity, run_state
+from ecosystem.runs.store import (
+    COMPARE_RECORD,
+    RUNS,
+    RunIdentity,
+    code_version,
+    run_identity,
+    run_state,
+)
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
@@ -64,7 +71,7 @@ LAB_KEY_METRICS: tuple[tuple[str, str], ...] = catalogue.key_outcomes("lab")
 
 SIGNIFICANCE = 0.05
 DEFAULT_WINDOW = 12
-FILES = ("compare.csv", "compare.md", "compare.json", "compare.png", "compare.html")
+FILES = ("compare.csv", "compare.md", COMPARE_RECORD, "compare.png", "compare.html")
 
 Action = Literal["run", "reuse", "read"]
 RunProgress = Callable[["PlannedRun", int | None], None]
@@ -517,7 +524,7 @@ def _write_outputs(comparison: Comparison) -> None:
     statistics = comparison.statistics
     atomic_write_text(files["compare.csv"], statistics.to_csv(index=False))
     atomic_write_text(files["compare.md"], _markdown(comparison))
-    atomic_write_text(files["compare.json"], json.dumps(_record(comparison), indent=2))
+    atomic_write_text(files[COMPARE_RECORD], json.dumps(_record(comparison), indent=2))
     axis = comparison.axis
     title = (
         f"{' vs '.join(g.name for g in comparison.scenarios)}: mean across seeds "

@@ -42,6 +42,7 @@ from ecosystem.runs.runner import simulate
 from ecosystem.runs.store import (
     MANIFEST,
     RUNS,
+    SWEEP_RECORD,
     TIMESERIES,
     RunIdentity,
     code_version,
@@ -62,7 +63,7 @@ __all__ = [
     "sweep_backend",
 ]
 
-RECORD = "sweep.json"
+RECORD = SWEEP_RECORD
 SAMPLE_METHODS = ("lhs",)
 SERIES_COLUMNS = ("step", "generation", "scope", "metric", "value")
 RECORD_INTERVAL = 1.0

@@ -35,6 +35,7 @@ from ecosystem.experiments.figures import (
     x_axis,
 )
 from ecosystem.measure.catalogue import RESULT_TABS, Figure
+from ecosystem.runs.store import MANIFEST
 from ecosystem.scenario import FieldDoc, Scenario, describe_fields, value_at
 
 __all__ = [
@@ -235,7 +236,7 @@ def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
                 pages.append(figure.to_html(full_html=False, include_plotlyjs=not pages))
         html = f"<html><head><meta charset='utf-8'><title>{escape(name)}</title></head><body>"
         archive.writestr("figures.html", html + "\n".join(pages) + "</body></html>")
-        archive.writestr("manifest.json", json.dumps(dict(manifest), indent=2))
+        archive.writestr(MANIFEST, json.dumps(dict(manifest), indent=2))
     return buffer.getvalue()
 
 

@@ -27,6 +27,7 @@ from typing import Literal
 from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
 
 __all__ = [
+    "COMPARE_RECORD",
     "MANIFEST",
     "NETWORK_LINKS",
     "NETWORK_NODES",
@@ -34,6 +35,7 @@ __all__ = [
     "RESULT_MARKERS",
     "RUNS",
     "SUMMARY",
+    "SWEEP_RECORD",
     "TIMESERIES",
     "TIMESERIES_CSV",
     "RunIdentity",
@@ -56,6 +58,10 @@ NETWORK_NODES = "network.parquet"
 NETWORK_LINKS = "network_links.parquet"
 RUNS = "runs"
 """The folder of run directories inside a compare or sweep directory."""
+COMPARE_RECORD = "compare.json"
+"""A compare directory's record (sources, seeds, runs, identities)."""
+SWEEP_RECORD = "sweep.json"
+"""A sweep directory's record (design, code version, every run's status)."""
 RESULT_MARKERS = (MANIFEST, PARTS, TIMESERIES)
 """Any of these in a directory means it holds (some) results of a run."""
 SOURCE_FOLDERS = ("ecosystem", "models", "scenarios")

@@ -41,6 +41,7 @@ from ecosystem.experiments.report.html import (
 from ecosystem.experiments.report.provenance import provenance_blocks
 from ecosystem.experiments.report.reading import read_record, read_run_manifest
 from ecosystem.runs.results import is_run_directory
+from ecosystem.runs.store import COMPARE_RECORD
 
 __all__ = ["compare_content"]
 
@@ -50,7 +51,7 @@ BAND = f"mean across seeds with {CONFIDENCE:.0%} t-interval"
 def compare_content(path: Path, folder: Path, window: int | None) -> PageContent:
     """The report on the comparison directory ``path``, its figure written into ``folder``;
     ``window`` defaults to the comparison's own."""
-    record = read_record(path / "compare.json")
+    record = read_record(path / COMPARE_RECORD)
     directories = _compare_run_directories(path, record)
     scenarios = plan_runs([str(directory) for directory in directories], out=path)
     window = window or int(record.get("window") or DEFAULT_WINDOW)

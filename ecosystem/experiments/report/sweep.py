@@ -47,6 +47,7 @@ from ecosystem.experiments.report.reading import (
     report_series,
 )
 from ecosystem.experiments.sweep import read_sweep
+from ecosystem.runs.store import SWEEP_RECORD, TIMESERIES
 
 __all__ = ["sweep_content"]
 
@@ -59,7 +60,7 @@ ALL_RUNS = "all runs"
 def sweep_content(path: Path, folder: Path, window: int | None) -> PageContent:
     """The report on the sweep directory ``path`` (its complete runs), figures written into
     ``folder``; a sweep without a complete run is an error."""
-    record = read_record(path / "sweep.json")
+    record = read_record(path / SWEEP_RECORD)
     parameters = list(record.get("parameters") or [])
     runs = list(record.get("runs") or [])
     complete = [run for run in runs if run.get("status") == "complete"]
@@ -172,7 +173,7 @@ def _sweep_runs(path: Path, complete: Sequence[Mapping], parameters: Sequence[st
         values = run.get("parameters") or {}
         directory = Path(run.get("directory") or Path("runs") / run["id"])
         directory = directory if directory.is_absolute() else path / directory
-        if not (directory / "timeseries.parquet").is_file():
+        if not (directory / TIMESERIES).is_file():
             raise ValueError(
                 f"{path}: sweep.json lists the complete run {directory}, which holds no "
                 "timeseries.parquet"

@@ -19,6 +19,7 @@ from ecosystem.experiments.report.html import page_html
 from ecosystem.experiments.report.run import run_content
 from ecosystem.experiments.report.sweep import sweep_content
 from ecosystem.runs.results import atomic_write_text, is_run_directory
+from ecosystem.runs.store import COMPARE_RECORD, SWEEP_RECORD
 
 __all__ = ["Kind", "Report", "report_kind", "report_paths", "write_report"]
 
@@ -44,9 +45,9 @@ def report_kind(path: str | Path) -> Kind:
         raise ValueError(f"{path}: no such directory")
     if not path.is_dir():
         raise ValueError(f"{path}: not a directory; give a run, compare or sweep directory")
-    if (path / "sweep.json").is_file():
+    if (path / SWEEP_RECORD).is_file():
         return "sweep"
-    if (path / "compare.json").is_file():
+    if (path / COMPARE_RECORD).is_file():
         return "compare"
     if is_run_directory(path):
         return "run"
