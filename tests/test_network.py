@@ -12,7 +12,7 @@ from ecosystem.world.web import AI, HUMAN, Web
 def _web(pages: int = 400) -> Web:
     """A web built in four monthly batches (so pages link to older ones), traffic = row."""
     rng = np.random.default_rng(0)
-    web = Web(dim=2)
+    web = Web(2)
     for batch in np.array_split(np.arange(pages), 4):
         origin = np.where(batch % 3 == 0, AI, HUMAN).astype(np.int8)
         new = web.add_pages(
