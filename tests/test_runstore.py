@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ecosystem.runs.backends import execute_run
 
 import ecosystem
 from ecosystem import load_scenario
@@ -18,6 +17,7 @@ from ecosystem.experiments.compare import compare
 from ecosystem.experiments.sweep import plan_sweep, run_sweep, sweep_backend
 from ecosystem.interfaces.cli import main
 from ecosystem.runs import store
+from ecosystem.runs.backends import execute_run
 from ecosystem.runs.cache import RunStore, load_run, load_runs
 from ecosystem.runs.results import read_manifest
 from ecosystem.scenario import ScenarioError

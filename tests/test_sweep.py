@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ecosystem.runs.store import code_version, run_identity
 
 import ecosystem
 from ecosystem import read_sweep
@@ -25,6 +24,7 @@ from ecosystem.experiments.sweep import (
 )
 from ecosystem.interfaces.cli import main
 from ecosystem.runs.results import read_manifest
+from ecosystem.runs.store import code_version, run_identity
 from ecosystem.scenario import ScenarioError, load_scenario
 
 ENVIRONMENT = dict(os.environ)

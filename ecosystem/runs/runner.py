@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecosystem.world.lab import lab_steps
-from ecosystem.world.model import EcosystemModel, ecosystem_steps
-from ecosystem.runs.network import sample_network, write_network
 from ecosystem.randomness import Streams
+from ecosystem.runs.network import sample_network, write_network
 from ecosystem.runs.results import RunInterrupted, RunWriter, StepRows
 from ecosystem.scenario import Scenario
+from ecosystem.world.lab import lab_steps
+from ecosystem.world.model import EcosystemModel, ecosystem_steps
 
 __all__ = ["run_scenario", "simulate", "stop_on_sigterm"]
 
