@@ -5,14 +5,12 @@ import math
 import re
 from pathlib import Path
 
-import ecosystem.runs.backends as backends_module
 import numpy as np
 import pandas as pd
 import pytest
-from ecosystem.runs.backends import open_backend
-from ecosystem.runs.store import MANIFEST, TIMESERIES
 from scipy import stats
 
+import ecosystem.runs.backends as backends_module
 from ecosystem.experiments.compare import (
     RunFailed,
     compare,
@@ -24,7 +22,9 @@ from ecosystem.experiments.compare import (
 from ecosystem.experiments.figures import XAxis, bands, x_axis
 from ecosystem.experiments.intervals import mean_interval, welch_p_value
 from ecosystem.interfaces.cli import main
+from ecosystem.runs.backends import open_backend
 from ecosystem.runs.results import read_manifest
+from ecosystem.runs.store import MANIFEST, TIMESERIES
 from ecosystem.scenario import ScenarioError, load_scenario
 
 SMALL = [

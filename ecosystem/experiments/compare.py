@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ import pandas as pd
 from ecosystem.experiments.figures import XAxis, series_figure_html, series_figure_png, x_axis
 from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_value
 from ecosystem.measure import catalogue
+from ecosystem.runs import backends
 from ecosystem.runs.backends import Backend, InProcess
 from ecosystem.runs.results import (
     atomic_write_text,
@@ -496,8 +497,10 @@ def _run_missing(
         for run in runs:
             if run.action != "run":
                 progress(run, None)
+    # a run to simulate is planned with its scenario and identity (never None), as a backend needs
+    simulated = cast("list[backends.PlannedRun]", pending)
     failed = []
-    for run, outcome in backend.run(pending, command, progress):
+    for run, outcome in backend.run(simulated, command, progress):
         if outcome["status"] != "complete":
             failed.append(f"{run.directory}: {outcome['error']}")
         if progress is not None:

@@ -246,11 +246,12 @@ def estimate_wall_time(plan: SweepPlan, slots: int) -> tuple[float | None, str]:
     pending = plan.pending
     if not pending:
         return 0.0, "nothing to run"
-    timed = [run for run in plan.complete if run.seconds]
+    timed = [(run.seconds, run.scenario.steps) for run in plan.complete if run.seconds]
     if timed:
-        per_step = sum(run.seconds for run in timed) / sum(run.scenario.steps for run in timed)
+        total = sum(run_seconds for run_seconds, _ in timed)
+        per_step = total / sum(run_steps for _, run_steps in timed)
         seconds = [per_step * run.scenario.steps for run in pending]
-        mean = sum(run.seconds for run in timed) / len(timed)
+        mean = total / len(timed)
         note = f"from the {len(timed)} runs already complete ({mean:.1f} s each)"
     else:
         timing = _time_first_steps(pending[:TIMING_ATTEMPTS])

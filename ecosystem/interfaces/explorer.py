@@ -220,7 +220,7 @@ def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
     axis = x_axis(manifest)
     name = f"{manifest.get('scenario')}, seed {manifest.get('seed')}"
     buffer = io.BytesIO()
-    pages = []
+    pages: list[str] = []
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
         for tab, groups in TABS.items():
             for number, series in enumerate(groups, start=1):
@@ -229,10 +229,13 @@ def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
                     continue
                 path = Path(folder) / f"{_slug(tab)}-{number}.png"
                 title = f"{name}: {series.title}"
-                options = {"x": axis, "title": title, "by": "source", "titles": titles}
-                series_figure_png(rows, panels, path, **options)
+                series_figure_png(
+                    rows, panels, path, x=axis, title=title, by="source", titles=titles
+                )
                 archive.write(path, path.name)
-                figure = series_figure(rows, panels, **options)
+                figure = series_figure(
+                    rows, panels, x=axis, title=title, by="source", titles=titles
+                )
                 pages.append(figure.to_html(full_html=False, include_plotlyjs=not pages))
         html = f"<html><head><meta charset='utf-8'><title>{escape(name)}</title></head><body>"
         archive.writestr("figures.html", html + "\n".join(pages) + "</body></html>")

@@ -223,6 +223,8 @@ class DaskBackend(Backend):
     def run(self, runs, command="", progress=None):
         from distributed import as_completed
 
+        # a backend exists only once __init__ has set its client (it raises otherwise)
+        assert self.client is not None
         by_key = {}
         for run in runs:
             future = self.client.submit(

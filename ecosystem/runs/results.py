@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -127,7 +128,7 @@ class RunWriter:
         self._write_manifest("running")
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc_type is None:
             status = "complete"
         elif issubclass(exc_type, KeyboardInterrupt | RunInterrupted):

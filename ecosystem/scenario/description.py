@@ -52,6 +52,7 @@ def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[F
             docs.extend(describe_fields(section, f"{path}.<name>." if keyed else f"{path}."))
             continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        unit = extra.get("unit")  # set by `setting`, always text
         default = info.get_default(call_default_factory=True)
         type_name = getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
         allowed = range_text(info, with_unit=False) or choices_text(info)
@@ -63,7 +64,7 @@ def describe_fields(cls: type[BaseModel] = Scenario, prefix: str = "") -> list[F
                 type=type_name,
                 default=default,
                 allowed=allowed,
-                unit=extra.get("unit"),
+                unit=unit if isinstance(unit, str) else None,
                 description=info.description or "",
                 **_bounds_of(info),
             )

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ecosystem.scenario.description import choices_text, range_text, section_of
 from ecosystem.scenario.schema import Scenario, _unknown
@@ -145,7 +146,7 @@ def _validate(raw: dict, name: str) -> Scenario:
         raise ScenarioError(f"scenario {name!r}: {_describe_error(first)}") from None
 
 
-def _describe_error(error: dict) -> str:
+def _describe_error(error: ErrorDetails) -> str:
     loc = tuple(str(part) for part in error["loc"])
     path = ".".join(loc)
     if error["type"] == "extra_forbidden":
@@ -156,9 +157,9 @@ def _describe_error(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error":
         return f"{path}: {message}" if path else message
-    allowed = _constraint_text(loc)
+    constraint = _constraint_text(loc)
     got = f" (got {error.get('input')!r})" if "input" in error else ""
-    return f"{path}: {message}{got}" + (f"; allowed: {allowed}" if allowed else "")
+    return f"{path}: {message}{got}" + (f"; allowed: {constraint}" if constraint else "")
 
 
 def _walk(loc: tuple[str, ...]):

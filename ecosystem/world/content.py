@@ -24,7 +24,7 @@ class DenseStore:
     """Batches of ``dim``-dimensional vectors as float32 CPU tensors ``[n, dim]``."""
 
     def __init__(self, dim: int) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, Integral) or dim < 1:
+        if not _is_integer(dim) or dim < 1:
             raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
         self.dim = int(dim)
 
@@ -98,9 +98,14 @@ class DenseColumn:
 def subsample(store: ContentStore, batch: Any, n: int, generator: torch.Generator) -> Any:
     """At most ``n`` items of ``batch``, drawn without replacement with ``generator``
     (``batch`` itself when it has at most ``n``): keeps the cost of metrics fixed."""
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+    if not _is_integer(n) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if len(batch) <= n:
         return batch
     chosen = torch.randperm(len(batch), generator=generator, device=generator.device)[:n]
     return store.take(batch, chosen)
+
+
+def _is_integer(value: object) -> bool:
+    """True for a Python or NumPy integer (bools excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)

@@ -203,12 +203,17 @@ def _candidates(web: Web, budget: int, eligible: np.ndarray | None) -> tuple[int
 
 
 def _budget(budget: int) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 0:
+    if not _is_integer(budget) or budget < 0:
         raise ValueError(f"budget must be an integer >= 0, got {budget!r}")
     return int(budget)
 
 
 def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+    if not _is_integer(value) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def _is_integer(value: object) -> bool:
+    """True for a Python or NumPy integer (bools excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)

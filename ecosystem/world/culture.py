@@ -12,6 +12,7 @@ measured.
 from __future__ import annotations
 
 import math
+from typing import Self
 
 import torch
 
@@ -77,7 +78,7 @@ class Culture:
         tail_threshold: float = 0.8,
         reference_size: int = 5000,
         reference_k: int = 5,
-    ) -> Culture:
+    ) -> Self:
         """Draw a culture: topic centres ~ N(0, separation² I), each topic an
         anisotropic Gaussian whose axis scales lie in [0.5, 1.5] x ``spread``."""
         weights = zipf_weights(topics, zipf)

@@ -87,7 +87,7 @@ class Measurement:
         rows.append((0, "web", "mean_in_degree", _mean(web.in_degree[live])))
         rows.append((0, "web_new", "pages_new", float(len(published))))
         rows += self._attention(attention, creators, crawl_to_referral)
-        visits = np.zeros(len(companies))
+        visits: np.ndarray = np.zeros(len(companies))  # float64, as bincount with weights
         is_ai = web.origin[attention.pages] == AI
         if len(companies) and is_ai.any():
             owner = web.company[attention.pages][is_ai].astype(np.int64)
@@ -197,7 +197,10 @@ class Measurement:
         rows = [(generation, f"company:{name}", m, v) for m, v in self._evaluate(sample).items()]
         rows.append((generation, f"company:{name}", "generation", float(generation)))
         train, synthetic = company.training_x, company.training_synthetic
+        certified = company.training_certified
         if train is not None and len(train):
+            # the three training fields are set together, on every fit
+            assert synthetic is not None and certified is not None
             if len(train) > self.settings.samples:
                 keep = np.sort(self.rng.choice(len(train), self.settings.samples, replace=False))
                 seen = self.world.store.take(train, keep)
@@ -205,7 +208,7 @@ class Measurement:
                 seen = train
             values = self._evaluate(seen) | {
                 "synthetic_share": float(synthetic.double().mean()),
-                "certified_share": float(company.training_certified.double().mean()),
+                "certified_share": float(certified.double().mean()),
                 "size": float(len(train)),
             }
             screening = company.screening

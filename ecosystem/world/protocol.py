@@ -115,8 +115,12 @@ class World(Protocol):
     name: ClassVar[str]
     models: ClassVar[tuple[str, ...]]
     metric_names: ClassVar[tuple[str, ...]]
-    store: ContentStore
     reference: Any
+
+    @property
+    def store(self) -> ContentStore:
+        """The world's content store (read, never replaced, by the step and the web)."""
+        ...
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, generator: torch.Generator) -> World:

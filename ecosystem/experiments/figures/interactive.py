@@ -160,7 +160,7 @@ def tab_panels(
 
 def _expand_scopes(frame: pd.DataFrame, scopes: Sequence[str]) -> list[str]:
     present = list(pd.unique(frame["scope"]))
-    out = []
+    out: list[str] = []
     for scope in scopes:
         if scope.endswith("*"):
             out.extend(s for s in present if s.startswith(scope[:-1]))

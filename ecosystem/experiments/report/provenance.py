@@ -7,7 +7,7 @@ versions and resolved scenarios, with the fields in which the runs differ).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ def provenance_blocks(
     manifests: Mapping[str, Mapping],
     *,
     compare_to_first: bool = False,
-    varying: set[str] = frozenset(),
+    varying: Set[str] = frozenset(),
 ) -> list[str]:
     """What produced the runs (manifests by run label): commands, code versions, package
     versions, resolved scenarios.
@@ -42,8 +42,8 @@ def provenance_blocks(
         "<h3>Versions</h3>",
         table_html(_versions_table(manifests), index=True, text=True),
     ]
-    resolved = {label: m.get("resolved_scenario") for label, m in manifests.items()}
-    resolved = {label: tree for label, tree in resolved.items() if tree}
+    trees = {label: m.get("resolved_scenario") for label, m in manifests.items()}
+    resolved = {label: tree for label, tree in trees.items() if tree}
     if not resolved:
         return blocks
     first_label, first = next(iter(resolved.items()))

@@ -109,6 +109,6 @@ def _steps_text(manifest: Mapping, frame: pd.DataFrame) -> str:
 
 def _step(axis: XAxis, end: pd.DataFrame) -> str:
     last = int(end["last_step"].max())
-    if axis.is_calendar:
+    if axis.start is not None:  # a calendar axis
         return f"step {last} ({month_of_step(axis.start, last)})"
     return f"{axis.label} {last}"

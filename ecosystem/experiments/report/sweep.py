@@ -243,7 +243,7 @@ def _sweep_table(end: pd.DataFrame, metrics: Sequence[Series], parameters: list[
     for setting in end.drop_duplicates("setting").to_dict("records"):
         label = setting["setting"]
         index.append(tuple(esc(value_text(setting[key])) for key in levels))
-        row = [int(seeds[label])]
+        row: list[int | str] = [int(seeds[label])]
         for scope, metric in metrics:
             row.append(_two_line_cell(cells.get((label, scope, metric))))
         rows.append(row)
