@@ -18,6 +18,7 @@ import torch
 
 from ecosystem.scenario import PolicySettings, available_scenarios, load_scenario
 from ecosystem.scenario.fields import Section, setting
+from ecosystem.world.content import DenseStore
 from ecosystem.world.levers import HOOKS, Levers, implemented_hooks, registry
 from ecosystem.world.levers.registry import check_levers
 from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
@@ -255,3 +256,26 @@ def test_crawl_and_quota_draw_only_when_they_act():
     rng = np.random.default_rng(9)
     levers.assemble(x, synthetic, torch.tensor([True] + [False] * 9), rng)  # the quota binds
     assert rng.bit_generator.state != untouched
+
+
+def test_the_quota_indexes_content_only_through_the_world_store():
+    class RecordingStore(DenseStore):
+        def __init__(self, dim):
+            super().__init__(dim)
+            self.taken = []
+
+        def take(self, batch, rows):
+            self.taken.append(np.asarray(rows))
+            return super().take(batch, rows)
+
+    store = RecordingStore(2)
+    levers = Levers(PolicySettings(provenance={"min_certified_share": 0.5}))
+    x = torch.arange(20, dtype=torch.float32).view(10, 2)
+    synthetic = torch.zeros(10, dtype=torch.bool)
+    certified = torch.tensor([True, True] + [False] * 8)
+    kept_x, _, kept_certified = levers.assemble(
+        x, synthetic, certified, np.random.default_rng(3), store=store
+    )
+    assert len(store.taken) == 1 and store.taken[0].dtype == bool
+    assert len(kept_x) == 4 and int(kept_certified.sum()) == 2
+    assert torch.equal(kept_x, x[torch.from_numpy(store.taken[0])])

@@ -204,7 +204,7 @@ class AICompany(mesa.Agent):
             synthetic, certified = torch.cat(synthetic_parts), torch.cat(certified_parts)
         else:
             x, synthetic, certified = self._with_archive(web, kept, archive, rng)
-        x, synthetic, certified = levers.assemble(x, synthetic, certified, rng)
+        x, synthetic, certified = levers.assemble(x, synthetic, certified, rng, store=web.store)
         if len(x) < 2:
             return pages
         self.generative.fit(x, generator=generator)

@@ -7,6 +7,8 @@ that hook, in lever order, and combines what they return).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -23,6 +25,7 @@ from ecosystem.world.levers.protocol import (
     StampsPages,
 )
 from ecosystem.world.levers.registry import implemented_hooks, registry
+from ecosystem.world.protocol import ContentStore
 from ecosystem.world.web import HUMAN, Web
 
 __all__ = ["Levers"]
@@ -88,14 +91,23 @@ class Levers:
 
     def assemble(
         self,
-        x: torch.Tensor,
+        x: Any,
         synthetic: torch.Tensor,
         certified: torch.Tensor,
         rng: np.random.Generator,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Assembly: the training set each lever allows, in turn."""
+        *,
+        store: ContentStore | None = None,
+    ) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """Assembly: the training set each lever allows, in turn. The content batch ``x`` is
+        indexed through the world's ``store`` (without one, ``x`` is a dense tensor); the
+        same objects come back when no lever drops a row."""
         for lever in self._with(AssemblesTraining):
-            x, synthetic, certified = lever.assemble(x, synthetic, certified, rng)
+            keep = lever.assemble(synthetic, certified, rng)
+            if keep is None:
+                continue
+            rows = torch.from_numpy(keep)
+            x = store.take(x, keep) if store is not None else x[rows]
+            synthetic, certified = synthetic[rows], certified[rows]
         return x, synthetic, certified
 
     def pay(self, web: Web, pages: np.ndarray) -> tuple[np.ndarray, float]:

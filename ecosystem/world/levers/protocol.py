@@ -99,13 +99,10 @@ class AssemblesTraining(Protocol):
     """Assembly: the training set, as rows of content with their synthetic and certified flags."""
 
     def assemble(
-        self,
-        x: torch.Tensor,
-        synthetic: torch.Tensor,
-        certified: torch.Tensor,
-        rng: np.random.Generator,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The training set it allows (rows kept aligned and in order)."""
+        self, synthetic: torch.Tensor, certified: torch.Tensor, rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """The training rows it keeps, as a boolean mask over the set, or ``None`` for all of
+        them; it sees only the rows' flags, so it works whatever the world's content is."""
         ...
 
 

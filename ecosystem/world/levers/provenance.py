@@ -52,26 +52,22 @@ class Provenance:
         return draw < np.where(origin == HUMAN, self.settings.certified_share, 0.0)
 
     def assemble(
-        self,
-        x: torch.Tensor,
-        synthetic: torch.Tensor,
-        certified: torch.Tensor,
-        rng: np.random.Generator,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self, synthetic: torch.Tensor, certified: torch.Tensor, rng: np.random.Generator
+    ) -> np.ndarray | None:
         """Keep the training set's certified-human share at least ``min_certified_share`` by
         keeping a random part of the uncertified rows: the set shrinks, the quota holds.
-        Draws only when the quota binds."""
+        Draws only when the quota binds (else ``None``: every row stays)."""
         quota = self.settings.min_certified_share
+        n = len(certified)
         n_certified = int(certified.sum())
         uncertified = np.flatnonzero(~certified.numpy())
-        if quota == 0 or len(x) == 0 or n_certified >= quota * len(x):
-            return x, synthetic, certified
+        if quota == 0 or n == 0 or n_certified >= quota * n:
+            return None
         allowed = int(np.floor(n_certified * (1 - quota) / quota + 1e-9)) if quota < 1 else 0
         dropped = rng.choice(uncertified, len(uncertified) - allowed, replace=False)
-        keep = np.ones(len(x), dtype=bool)
+        keep = np.ones(n, dtype=bool)
         keep[dropped] = False
-        rows = torch.from_numpy(keep)
-        return x[rows], synthetic[rows], certified[rows]
+        return keep
 
 
 LEVER = Provenance
