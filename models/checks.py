@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-import random
+import random as python_random  # its state is read and restored, never drawn from
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -262,7 +262,7 @@ def check_uses_only_the_given_generator(factory: ModelFactory, data: torch.Tenso
     random states unchanged: every draw comes from the generator passed in."""
     torch_state = torch.get_rng_state()
     numpy_state = np.random.get_state()  # noqa: NPY002 (read to check that nothing draws from it)
-    random_state = random.getstate()
+    random_state = python_random.getstate()
     try:
         model = _fitted(factory, data)
         model.sample(50, generator=_seeded(1))
@@ -274,14 +274,14 @@ def check_uses_only_the_given_generator(factory: ModelFactory, data: torch.Tenso
             for name, now in (
                 ("torch", torch.equal(torch.get_rng_state(), torch_state)),
                 ("numpy", _same_numpy_state(np.random.get_state(), numpy_state)),  # noqa: NPY002
-                ("random", random.getstate() == random_state),
+                ("random", python_random.getstate() == random_state),
             )
             if not now
         ]
     finally:
         torch.set_rng_state(torch_state)
         np.random.set_state(numpy_state)  # noqa: NPY002 (restores what it read)
-        random.setstate(random_state)
+        python_random.setstate(random_state)
     _require(not changed, f"the global random state of {', '.join(changed)} was used")
 
 
