@@ -178,3 +178,13 @@ def test_value_at_reads_a_dotted_path_through_named_tables():
     assert value_at(scenario, "companies.alpha.bias") == 0.7
     assert value_at(scenario, "policy.detection.enabled") is False
     assert value_at(scenario, "steps") == scenario.steps
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/path", "..", ".hidden", "a b", "x" * 101])
+def test_a_name_that_is_not_a_safe_slug_is_refused(name):
+    with pytest.raises(ScenarioError, match="name: String should match pattern"):
+        load_scenario("baseline", [f"name={name!r}"])
+
+
+def test_a_safe_slug_name_is_accepted():
+    assert load_scenario("baseline", ["name='my-run_2.v3'"]).name == "my-run_2.v3"

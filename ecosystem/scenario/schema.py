@@ -526,7 +526,11 @@ UNUSED_SECTIONS = {
 class Scenario(Section):
     """A complete, resolved run definition."""
 
-    name: str = setting("unnamed", "Scenario name (the file's stem)")
+    name: str = setting(
+        "unnamed",
+        "Scenario name (the file's stem); it names run directories, so it is a safe slug",
+        pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$",
+    )
     description: str = setting("", "One-line description shown by `ecosystem list`")
     group: str = setting("other", "Group in `ecosystem list` (lab, ecosystem, policy, ...)")
     mode: Literal["lab", "ecosystem"] = setting(
