@@ -1,6 +1,7 @@
 """Comparing scenarios across seeds: statistics, run reuse, sources, files and the CLI."""
 
 import json
+import shutil
 import math
 import re
 from pathlib import Path
@@ -250,9 +251,7 @@ def test_run_directories_are_grouped_as_seeds(lab_comparison, tmp_path):
     pd.testing.assert_frame_equal(result.statistics, lab_comparison.statistics)
     assert not (tmp_path / "runs").exists()
     copy = tmp_path / "copy"
-    copy.mkdir()
-    for name in (MANIFEST, TIMESERIES):
-        (copy / name).write_bytes((Path(sources[0]) / name).read_bytes())
+    shutil.copytree(sources[0], copy)
     with pytest.raises(ScenarioError, match="both 'mad-fully-synthetic' seed 0"):
         plan_runs([sources[0], str(copy)], out=tmp_path)
 

@@ -301,8 +301,22 @@ def test_bad_paths_are_one_line_errors(lab_compare, tmp_path, capsys):
     assert "not a directory" in error(["report", str(tmp_path / "file.txt")])
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    runs = [{"id": "a", "directory": "runs/a", "parameters": {}, "seed": 0, "status": "pending"}]
-    (sweep / "sweep.json").write_text(json.dumps({"kind": "sweep", "parameters": [], "runs": runs}))
+    runs = [
+        {"id": "a", "directory": "runs/a", "parameters": {}, "seed": 0, "hash": "h", "status": "pending"}
+    ]
+    record = {
+        "kind": "sweep",
+        "scenario": "tiny",
+        "source": "tiny",
+        "overrides": [],
+        "grid": {},
+        "sample": None,
+        "seeds": 1,
+        "parameters": [],
+        "runs": runs,
+        "created": "now",
+    }
+    (sweep / "sweep.json").write_text(json.dumps(record))
     assert "no complete run (1 pending)" in error(["report", str(sweep)])
     moved = tmp_path / "moved"
     moved.mkdir()

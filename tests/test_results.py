@@ -97,10 +97,13 @@ def test_read_status_of_a_run_directory(tmp_path):
     from ecosystem.runs.results import read_status
 
     assert read_status(tmp_path) is None
-    (tmp_path / "manifest.json").write_text('{"status": "complete"}')
-    assert read_status(tmp_path) == "complete"
-    (tmp_path / "manifest.json").write_text("{not json")
-    assert read_status(tmp_path) is None
+    scenario = load_scenario("accumulate", ["steps=1"])
+    with RunWriter(tmp_path / "run", scenario) as writer:
+        writer.write_step(1, _rows(1))
+    assert read_status(tmp_path / "run") == "complete"
+    for text in ('{"status": "complete"}', "{not json", "[1, 2, 3]"):
+        (tmp_path / "run" / "manifest.json").write_text(text)
+        assert read_status(tmp_path / "run") is None
 
 
 def test_is_run_directory(tmp_path):

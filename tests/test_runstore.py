@@ -19,7 +19,7 @@ from ecosystem.interfaces.cli import main
 from ecosystem.runs import store
 from ecosystem.runs.backends import execute_run
 from ecosystem.runs.cache import RunStore, load_run, load_runs
-from ecosystem.runs.results import read_manifest
+from ecosystem.runs.results import is_run_directory, read_manifest, run_state
 from ecosystem.scenario import ScenarioError
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
@@ -181,7 +181,7 @@ def test_ecosystem_run_redoes_a_run_cut_short_in_its_default_directory(
     (directory / store.PARTS).mkdir(parents=True)
     (directory / store.MANIFEST).write_text(json.dumps({"status": "interrupted"}))
     assert main(["run", str(TINY), "--steps", "1", "--quiet"]) == 0
-    assert "replacing the run cut short" in capsys.readouterr().out
+    assert "resuming the run cut short" in capsys.readouterr().out
     assert read_manifest(directory)["status"] == "complete"
 
 
@@ -231,7 +231,7 @@ def test_a_process_with_other_code_does_not_run_the_task(tmp_path, scenario, cod
     identity = store.run_identity(scenario)
     code("v2")
     outcome = execute_run(scenario, tmp_path / "run", identity)
-    assert outcome["status"] == "failed" and not (tmp_path / "run").exists()
+    assert outcome["status"] == "failed" and not is_run_directory(tmp_path / "run")
     assert "code version v2" in outcome["error"] and "planned with v1" in outcome["error"]
 
 
@@ -257,9 +257,9 @@ def test_identity_covers_scenario_seed_and_code(scenario):
 def test_a_complete_run_of_other_settings_is_never_cleared(tmp_path, scenario):
     made = RunStore(tmp_path).run(scenario)
     other = store.run_identity(scenario.model_copy(update={"seed": 5}))
-    assert store.run_state(tmp_path / "empty", other) == "missing"
+    assert run_state(tmp_path / "empty", other) == "missing"
     with pytest.raises(ScenarioError, match="holds a complete run of other settings or code"):
-        store.run_state(made.directory, other)
+        run_state(made.directory, other)
 
 
 def _git(root: Path, *args: str) -> str:

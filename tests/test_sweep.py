@@ -337,7 +337,7 @@ def test_bad_input_leaves_an_existing_sweep_untouched(serial_sweep, capsys):
 
 def test_a_directory_that_is_not_a_sweep_is_refused(tmp_path):
     (tmp_path / "sweep.json").write_text(json.dumps({"kind": "comparison"}))
-    with pytest.raises(ScenarioError, match="not a sweep record"):
+    with pytest.raises(ScenarioError, match="not a valid sweep record: kind: Input should be 'sweep'"):
         plan_sweep(TINY, out=tmp_path)
     run = tmp_path / "run"
     run.mkdir()

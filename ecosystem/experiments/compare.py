@@ -28,12 +28,15 @@ from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_v
 from ecosystem.measure import catalogue
 from ecosystem.runs import backends
 from ecosystem.runs.backends import Backend, InProcess
+from ecosystem.runs.locks import DirectoryBusy, describe_writer, held_here, live_writer, writer_lock
 from ecosystem.runs.results import (
     atomic_write_text,
     is_run_directory,
     read_manifest,
     read_status,
     read_timeseries,
+    run_state,
+    run_status,
 )
 from ecosystem.runs.store import (
     COMPARE_RECORD,
@@ -41,7 +44,6 @@ from ecosystem.runs.store import (
     RunIdentity,
     code_version,
     run_identity,
-    run_state,
 )
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario
 
@@ -137,6 +139,16 @@ class Comparison:
         return _figure_axis(self.scenarios)
 
     @property
+    def incomplete(self) -> list[PlannedRun]:
+        """Runs read although not complete (``--allow-incomplete``)."""
+        return [
+            run
+            for group in self.scenarios
+            for run in group.runs
+            if run.action == "read" and run.status != "complete"
+        ]
+
+    @property
     def legend(self) -> str:
         """What the parenthesised differences and the ``*`` in the table mean."""
         return _legend(self.reference)
@@ -190,6 +202,7 @@ def plan_runs(
     seeds: int = 3,
     steps: int | None = None,
     overrides: Sequence[str] = (),
+    allow_incomplete: bool = False,
 ) -> list[ScenarioRuns]:
     """The runs that comparing ``sources`` needs, checked before anything runs or is written.
 
@@ -198,18 +211,25 @@ def plan_runs(
     ``out/runs/<name>-s<seed>-<hash>/`` (the run store's name: resolved scenario and code
     version); a complete run there is reused, a run cut short is done again. Run
     directories (holding ``manifest.json`` or ``parts/``) of one scenario name are its
-    seeds.
+    seeds; one that is not complete (running, interrupted, failed, corrupt) is refused
+    unless ``allow_incomplete``, and then flagged in the table and ``compare.json``.
     """
     if seeds < 1:
         raise ScenarioError(f"--seeds must be >= 1, got {seeds}")
     if not sources:
         raise ScenarioError("compare needs at least one scenario or run directory")
+    writer = live_writer(out)
+    if writer is not None and not held_here(out):
+        raise DirectoryBusy(
+            f"compare directory {out} is being written by {describe_writer(writer)}; wait for "
+            "it to finish or choose another directory"
+        )
     extra = [*overrides, *([f"steps={steps}"] if steps is not None else [])]
     scenarios: dict[str, ScenarioRuns] = {}
     for source in sources:
         path = Path(source)
         if is_run_directory(path):
-            _add_run_directory(scenarios, source, path)
+            _add_run_directory(scenarios, source, path, allow_incomplete)
         elif path.is_dir():
             raise ScenarioError(
                 f"{source}: a directory without results (no manifest.json or parts/)"
@@ -230,11 +250,15 @@ def run_comparison(
     command: str = "",
     backend: Backend | None = None,
 ) -> Comparison:
-    """Run the planned runs that are missing, compare the end of run, write the five files."""
-    comparison = assemble_comparison(
-        scenarios, out=out, window=window, progress=progress, command=command, backend=backend
-    )
-    _write_outputs(comparison)
+    """Run the planned runs that are missing, compare the end of run, write the five files.
+
+    The output directory's writer lock is held throughout: a second comparison into the same
+    directory is refused at once."""
+    with writer_lock(out, "compare directory"):
+        comparison = assemble_comparison(
+            scenarios, out=out, window=window, progress=progress, command=command, backend=backend
+        )
+        _write_outputs(comparison)
     return comparison
 
 
@@ -424,20 +448,29 @@ def _scenario_runs(source: str, extra: list[str], seeds: int, out: Path) -> Scen
     return ScenarioRuns(base.name, (source,), tuple(runs), x_axis(base))
 
 
-def _add_run_directory(scenarios: dict[str, ScenarioRuns], source: str, path: Path) -> None:
+def _add_run_directory(
+    scenarios: dict[str, ScenarioRuns], source: str, path: Path, allow_incomplete: bool
+) -> None:
     """Add a run directory given as a source to its scenario's group (one seed each)."""
     try:
-        manifest = read_manifest(path)
+        state = run_status(path)
     except FileNotFoundError:
-        manifest = None
-    except ValueError:
-        raise ScenarioError(f"run directory {path}: manifest.json is not valid JSON") from None
-    if manifest is not None:
+        state = None
+    manifest = None if state is None else state.manifest
+    if state is not None and not state.complete and not allow_incomplete:
+        raise ScenarioError(state.refusal(path))
+    if state is not None:
+        assert manifest is not None
         name, seed = manifest["scenario"], manifest["seed"]
         run = PlannedRun(
-            name, seed, path, "read", None, manifest.get("scenario_hash"), manifest.get("status")
+            name, seed, path, "read", None, manifest.get("scenario_hash"), state.status
         )
     else:
+        if not allow_incomplete:
+            raise ScenarioError(
+                f"run {path} has no manifest.json (a run cut short before its first step was "
+                "recorded); pass --allow-incomplete to read its steps"
+            )
         frame = read_timeseries(path)
         if frame.empty:
             raise ScenarioError(f"run directory {path} holds no completed step")

@@ -31,25 +31,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import torch
 
 from ecosystem.randomness import Streams
 from ecosystem.runs.backends import Backend, one_line
 from ecosystem.runs.backends import open_backend as sweep_backend
-from ecosystem.runs.results import atomic_write_text, package_versions, read_manifest
+from ecosystem.runs.locks import DirectoryBusy, describe_writer, held_here, live_writer, writer_lock
+from ecosystem.runs.records import SweepRecord, read_record
+from ecosystem.runs.results import (
+    atomic_write_text,
+    package_versions,
+    read_manifest,
+    read_timeseries,
+    run_state,
+)
 from ecosystem.runs.runner import simulate
 from ecosystem.runs.store import (
     MANIFEST,
     RUNS,
     SWEEP_RECORD,
-    TIMESERIES,
     RunIdentity,
     code_version,
     git_commit,
     package_version,
     run_identity,
-    run_state,
 )
 from ecosystem.scenario import Scenario, ScenarioError, load_scenario, value_at
 
@@ -276,11 +281,22 @@ def run_sweep(
 ) -> SweepPlan:
     """Run the plan's pending runs on ``backend``, updating ``sweep.json`` as each finishes.
 
-    A run that raises is recorded as ``failed`` with its error and the others go
-    on. ``sweep.json`` is rewritten at most every ``RECORD_INTERVAL`` seconds while
+    The sweep directory's writer lock is held throughout, so a second sweep into the same
+    directory is refused at once (each run's directory has its own lock too). A run that
+    raises is recorded as ``failed`` with its error and the others go on. ``sweep.json`` is rewritten at most every ``RECORD_INTERVAL`` seconds while
     runs finish, and once at the end; if interrupted it is left consistent
     (unfinished runs ``pending``) and the interruption propagates.
     """
+    with writer_lock(plan.out, "sweep directory"):
+        return _run_sweep(plan, backend, progress, command)
+
+
+def _run_sweep(
+    plan: SweepPlan,
+    backend: Backend,
+    progress: Callable[[SweepRun], None] | None,
+    command: str,
+) -> SweepPlan:
     plan.out.mkdir(parents=True, exist_ok=True)
     if plan.replaced is not None:
         stamp = "".join(c for c in str(plan.replaced.get("created", "")) if c.isalnum())
@@ -327,8 +343,7 @@ def read_sweep(directory: str | Path) -> pd.DataFrame:
     for run in record["runs"]:
         if run["status"] != "complete":
             continue
-        table = pq.read_table(directory / run["directory"] / TIMESERIES)
-        frame = table.select(list(SERIES_COLUMNS)).to_pandas()
+        frame = read_timeseries(directory / run["directory"])[list(SERIES_COLUMNS)]
         constants = {"run": run["id"], "seed": run["seed"], **run["parameters"]}
         frames.append(frame.assign(**constants)[columns])
     if not frames:
@@ -494,24 +509,23 @@ def _specification(plan: SweepPlan) -> dict:
 
 
 def _previous_record(out: Path) -> dict | None:
+    writer = live_writer(out)
+    if writer is not None and not held_here(out):
+        raise DirectoryBusy(
+            f"sweep directory {out} is being written by {describe_writer(writer)}; wait for it "
+            "to finish or choose another directory"
+        )
     if (out / MANIFEST).exists():
         raise ScenarioError(f"--out {out} is a run directory; choose a directory for the sweep")
     return _read_record(out)
 
 
 def _read_record(directory: Path) -> dict | None:
+    """``sweep.json`` of ``directory``, validated (None when there is none)."""
     path = directory / RECORD
     if not path.exists():
         return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise ScenarioError(
-            f"{path} is not valid JSON; remove it or choose another --out"
-        ) from None
-    if not isinstance(record, dict) or record.get("kind") != "sweep":
-        raise ScenarioError(f"{path} is not a sweep record; choose another --out")
-    return record
+    return read_record(path, SweepRecord, f"sweep {directory}").model_dump(mode="json")
 
 
 def _time_first_steps(runs: Sequence[SweepRun]) -> tuple[float, float, int, int] | str:

@@ -22,16 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ecosystem.measure import catalogue
-from ecosystem.runs.results import atomic_write_text, read_timeseries
-from ecosystem.runs.runner import run_scenario, stop_on_sigterm
-from ecosystem.runs.store import (
-    PARTS,
-    RUNS,
-    TIMESERIES,
-    clear_run_directory,
-    run_identity,
-    run_state,
-)
+from ecosystem.runs.results import atomic_write_text, read_timeseries, run_state
+from ecosystem.runs.runner import DEFAULT_CHECKPOINT_EVERY, run_scenario, stop_on_sigterm
+from ecosystem.runs.store import PARTS, RUNS, TIMESERIES, run_identity
 from ecosystem.scenario import (
     ScenarioError,
     available_scenarios,
@@ -46,10 +39,13 @@ RUN_EXAMPLES = """examples:
   ecosystem run mad-fresh-data --seed 3 --steps 20 --set lab.bias=0.7
   ecosystem run my-scenario.toml --out runs/my-run
   ecosystem run baseline --force                  (run again, though runs/ holds this run)
+  ecosystem run --resume runs/my-run              (continue a run that was killed)
 Without --out, the run goes to runs/<scenario>-s<seed>-<hash>, the hash of the resolved
 scenario and the code version; when that directory holds the complete run it is reused
 (its summary is printed, nothing is simulated) unless --force is given, and a run cut
-short there is done again.
+short there resumes from its last checkpoint. One process writes a run directory at a
+time: a second one is refused. Ctrl-C or SIGTERM stops a run (exit code 130), keeping
+every completed step.
 """
 COMPARE_EXAMPLES = """examples:
   ecosystem compare baseline no-ai
@@ -144,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         "manifest.json and summary.json to a run directory.",
     )
     run.add_argument(
-        "scenario", help="scenario name (see 'ecosystem list') or path to a .toml file"
+        "scenario",
+        nargs="?",
+        help="scenario name (see 'ecosystem list') or path to a .toml file",
     )
     run.add_argument("--seed", type=int, help="seed of the run (default: the scenario's)")
     run.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
@@ -159,6 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="without --out: run again even when the default directory holds this complete run",
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the run cut short in DIR (killed, interrupted or failed) from its last "
+        "checkpoint, with its own scenario; the result is byte-identical to an uninterrupted run",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=DEFAULT_CHECKPOINT_EVERY,
+        metavar="N",
+        help=f"save the run's state every N steps, for --resume (default {DEFAULT_CHECKPOINT_EVERY}; "
+        "0: never)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -196,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of run = mean over this many last steps (default 12, clipped to the run)",
     )
     compare.add_argument("--out", type=Path, help="output directory (default: runs/compare-<time>)")
+    compare.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="use run directories given as sources that are not complete (interrupted, failed, "
+        "corrupt), flagged in the output, instead of refusing them",
+    )
     _add_backend(compare)
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -266,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE_OR_DIR",
         help="the page (.html) or the directory to hold report.html (default: PATH/report.html)",
+    )
+    report.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="report on runs that are not complete (interrupted, failed), flagged on the page, "
+        "instead of refusing them",
     )
     report.add_argument(
         "--window",
@@ -354,6 +379,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, console: Console) -> int:
+    from ecosystem.runs.locks import writer_lock
+    from ecosystem.runs.runner import resumable_scenario
+
+    if args.checkpoint_every < 0:
+        raise ValueError(
+            f"--checkpoint-every must be >= 0 (0: no checkpoints), got {args.checkpoint_every}"
+        )
+    if args.resume is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("SCENARIO", args.scenario),
+                ("--seed", args.seed),
+                ("--steps", args.steps),
+                ("--set", args.overrides or None),
+                ("--out", args.out),
+                ("--force", args.force or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ScenarioError(
+                f"--resume takes the run's own scenario: it cannot go with {', '.join(given)}"
+            )
+        out = args.resume
+        scenario = resumable_scenario(out)
+        return _simulate_into(args, console, scenario, out, "resume")
+    if args.scenario is None:
+        raise ScenarioError("run needs a SCENARIO (see 'ecosystem list') or --resume DIR")
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -365,10 +419,15 @@ def _run(args, console: Console) -> int:
             raise ScenarioError("--force goes without --out: a given --out must hold no results")
         out = args.out
         if (out / TIMESERIES).exists() or (out / PARTS).exists():
-            raise ScenarioError(f"--out {out}: the directory already holds results; choose another")
-    else:
-        identity = run_identity(scenario)
-        out = Path("runs") / identity.name
+            raise ScenarioError(
+                f"--out {out}: the directory already holds results; choose another, or "
+                f"continue a run cut short with 'ecosystem run --resume {out}'"
+            )
+        with writer_lock(out):
+            return _simulate_into(args, console, scenario, out, "refuse")
+    identity = run_identity(scenario)
+    out = Path("runs") / identity.name
+    with writer_lock(out):
         state = run_state(out, identity)
         if state == "complete" and not args.force:
             console.print(_summary_table(read_timeseries(out), scenario.name))
@@ -377,10 +436,19 @@ def _run(args, console: Console) -> int:
                 "version); --force runs it again"
             )
             return 0
+        if state == "partial" and not args.force:
+            console.print(f"resuming the run cut short in {out}")
+            return _simulate_into(args, console, scenario, out, "resume")
         if state != "missing":
-            replaced = "run" if state == "complete" else "run cut short"
-            console.print(f"replacing the {replaced} in {out}")
-            clear_run_directory(out)
+            console.print(f"replacing the run in {out}")
+        return _simulate_into(args, console, scenario, out, "replace")
+
+
+def _simulate_into(args, console: Console, scenario, out: Path, existing: str) -> int:
+    """Run (or resume) ``scenario`` into ``out`` with a progress bar; Ctrl-C and SIGTERM stop
+    it with one line and exit code 130, keeping every completed step."""
+    from ecosystem.runs.results import RunInterrupted
+
     command = shlex.join(["ecosystem", *sys.argv[1:]])
     started = time.perf_counter()
     progress = Progress(
@@ -392,20 +460,32 @@ def _run(args, console: Console) -> int:
         console=console,
         disable=args.quiet,
     )
-    with progress, stop_on_sigterm():
-        task = progress.add_task(
-            f"{scenario.name} seed {scenario.seed}", total=scenario.steps, share="-"
+    try:
+        with progress, stop_on_sigterm():
+            task = progress.add_task(
+                f"{scenario.name} seed {scenario.seed}", total=scenario.steps, share="-"
+            )
+
+            def advance(step, rows):
+                share = next((v for _, scope, m, v in rows if m == "synthetic_share"), None)
+                shown = "-" if share is None else f"{share:.3f}"
+                progress.update(task, completed=step, share=shown)
+
+            frame = run_scenario(
+                scenario,
+                out,
+                progress=advance,
+                command=command,
+                checkpoint_every=args.checkpoint_every,
+                existing=existing,
+            )
+    except (KeyboardInterrupt, RunInterrupted):
+        print(
+            f"interrupted: completed steps kept in {out}; continue with "
+            f"'ecosystem run --resume {out}'",
+            file=sys.stderr,
         )
-
-        def advance(step, rows):
-            share = next((v for _, scope, m, v in rows if m == "synthetic_share"), None)
-            progress.update(task, completed=step, share="-" if share is None else f"{share:.3f}")
-
-        try:
-            frame = run_scenario(scenario, out, progress=advance, command=command)
-        except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted: completed steps kept in {out}")
-            return 130
+        return 130
     console.print(_summary_table(frame, scenario.name))
     economy = _economy_line(frame)
     if economy:
@@ -448,7 +528,12 @@ def _compare(args, console: Console) -> int:
         raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
     out = args.out or Path("runs") / f"compare-{dt.datetime.now():%Y%m%d-%H%M%S}"
     scenarios = plan_runs(
-        args.sources, out=out, seeds=args.seeds, steps=args.steps, overrides=args.overrides
+        args.sources,
+        out=out,
+        seeds=args.seeds,
+        steps=args.steps,
+        overrides=args.overrides,
+        allow_incomplete=args.allow_incomplete,
     )
     runs = [run for group in scenarios for run in group.runs]
     simulated = sum(run.action == "run" for run in runs)
@@ -503,6 +588,12 @@ def _compare(args, console: Console) -> int:
         table.add_row(label, *(f"[bold]{cell}" if "*" in cell else cell for cell in row))
     table.caption = comparison.legend
     console.print(table)
+    for run in comparison.incomplete:
+        print(
+            f"warning: run {run.directory} is {run.status}: its series stop early "
+            "(--allow-incomplete)",
+            file=sys.stderr,
+        )
     console.print(
         f"{simulated} runs simulated, {len(runs) - simulated} reused or read in "
         f"{time.perf_counter() - started:.1f} s -> {out}: {', '.join(comparison.files)}"
@@ -513,7 +604,9 @@ def _compare(args, console: Console) -> int:
 def _report(args, console: Console) -> int:
     from ecosystem.experiments.report import write_report
 
-    report = write_report(args.path, args.out, window=args.window)
+    report = write_report(
+        args.path, args.out, window=args.window, allow_incomplete=args.allow_incomplete
+    )
     count = len(report.figures)
     console.print(
         f"{report.kind} report -> {report.page}; its {count} figure{'s' if count > 1 else ''} "

@@ -26,14 +26,10 @@ from typing import Any, Protocol
 
 import torch
 
-from ecosystem.runs.results import RunInterrupted, read_manifest
-from ecosystem.runs.runner import run_scenario
-from ecosystem.runs.store import (
-    RunIdentity,
-    clear_run_directory,
-    code_version,
-    run_state,
-)
+from ecosystem.runs.locks import writer_lock
+from ecosystem.runs.results import RunInterrupted, read_manifest, run_state
+from ecosystem.runs.runner import DEFAULT_CHECKPOINT_EVERY, run_scenario
+from ecosystem.runs.store import RunIdentity, code_version
 from ecosystem.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -85,44 +81,54 @@ def execute_run(
     identity: RunIdentity,
     command: str = "",
     progress: Callable[[int], None] | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> RunOutcome:
     """Run one scenario into ``directory`` with one torch thread; report only its outcome.
 
-    A directory that already holds this complete run is kept; a run cut short there is
-    cleared first. A process whose code version differs from the one the run was planned
+    The run directory's writer lock is held throughout: a directory that another process is
+    writing is not touched (a ``failed`` outcome says who). A directory that already holds
+    this complete, whole run is kept; a run cut short there resumes from its checkpoint
+    (or starts again without one), and a corrupt one is done again. A process whose code version differs from the one the run was planned
     with does not run it. An exception inside the run becomes a ``failed`` outcome with its
     type and first line.
     """
     directory = Path(directory)
     try:
-        state = run_state(directory, identity)
+        with writer_lock(directory):
+            state = run_state(directory, identity)
+            if state == "complete":
+                seconds = _manifest_seconds(directory)
+                return {"status": "complete", "error": None, "seconds": seconds}
+            here = code_version()
+            if here != identity.code_version:
+                error = (
+                    f"this process runs code version {here}, the run was planned with "
+                    f"{identity.code_version}: every worker needs the same code"
+                )
+                return {"status": "failed", "error": error, "seconds": None}
+            unfreeze_malloc()
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            started = time.perf_counter()
+            steps = None if progress is None else (lambda step, rows: progress(step))
+            try:
+                run_scenario(
+                    scenario,
+                    directory,
+                    progress=steps,
+                    command=command,
+                    checkpoint_every=checkpoint_every,
+                    existing="resume" if state == "partial" else "refuse",
+                )
+            except (KeyboardInterrupt, RunInterrupted):
+                raise
+            except Exception as exc:
+                seconds = round(time.perf_counter() - started, 3)
+                return {"status": "failed", "error": one_line(exc), "seconds": seconds}
+            finally:
+                torch.set_num_threads(threads)
     except ScenarioError as exc:
         return {"status": "failed", "error": one_line(exc), "seconds": None}
-    if state == "complete":
-        seconds = _manifest_seconds(directory)
-        return {"status": "complete", "error": None, "seconds": seconds}
-    here = code_version()
-    if here != identity.code_version:
-        error = (
-            f"this process runs code version {here}, the run was planned with "
-            f"{identity.code_version}: every worker needs the same code"
-        )
-        return {"status": "failed", "error": error, "seconds": None}
-    clear_run_directory(directory)
-    unfreeze_malloc()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    steps = None if progress is None else (lambda step, rows: progress(step))
-    try:
-        run_scenario(scenario, directory, progress=steps, command=command)
-    except (KeyboardInterrupt, RunInterrupted):
-        raise
-    except Exception as exc:
-        seconds = round(time.perf_counter() - started, 3)
-        return {"status": "failed", "error": one_line(exc), "seconds": seconds}
-    finally:
-        torch.set_num_threads(threads)
     return {"status": "complete", "error": None, "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -13,7 +13,6 @@ run of a compare or sweep directory, for comparison.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -23,15 +22,15 @@ from pathlib import Path
 import pandas as pd
 
 from ecosystem.runs.network import NetworkSample, read_network
-from ecosystem.runs.results import StepRows, read_manifest, read_status, read_timeseries
-from ecosystem.runs.runner import run_scenario
-from ecosystem.runs.store import (
-    MANIFEST,
-    RUNS,
-    clear_run_directory,
-    run_identity,
+from ecosystem.runs.results import (
+    StepRows,
+    read_manifest,
+    read_status,
+    read_timeseries,
     run_state,
 )
+from ecosystem.runs.runner import run_scenario
+from ecosystem.runs.store import MANIFEST, RUNS, run_identity
 from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = ["RunJob", "RunResult", "RunStore", "load_run", "load_runs"]
@@ -182,8 +181,7 @@ class RunStore:
             return found
         identity = run_identity(scenario)
         directory = self.root / identity.name
-        clear_run_directory(directory)
-        run_scenario(scenario, directory, progress=progress, command=command)
+        run_scenario(scenario, directory, progress=progress, command=command, existing="resume")
         result = load_run(directory)
         self._runs[identity.key] = result
         return result
@@ -216,7 +214,7 @@ class RunStore:
         found = []
         for path in self.root.glob(f"*/{MANIFEST}"):
             try:
-                manifest = json.loads(path.read_text(encoding="utf-8"))
+                manifest = read_manifest(path.parent)
             except (OSError, ValueError):
                 continue
             if manifest.get("status") == "complete":

@@ -1,10 +1,13 @@
 """Results of a run: tidy time series streamed to disk, a manifest and a summary.
 
 Core objects: :class:`RunWriter` (streams each completed step to its own
-atomically written Parquet part, so a killed run keeps every completed step;
-on close it consolidates ``timeseries.parquet`` and ``timeseries.csv`` and
-writes ``manifest.json`` and ``summary.json``), :func:`read_timeseries` (reads
-a finished or interrupted run), :func:`atomic_write_text`.
+atomically written Parquet part and updates ``manifest.json`` after it, so a killed
+run keeps every completed step and says how many; saves checkpoints; on close it
+consolidates ``timeseries.parquet`` and ``timeseries.csv``, writes ``summary.json`` and
+records the checksums of the final files), :func:`run_status` (what a directory holds
+now: complete and whole, running, interrupted, failed or corrupt),
+:func:`read_timeseries` (reads a finished or interrupted run, checking checksums),
+:func:`read_manifest` (validated) and :func:`atomic_write_bytes`.
 
 The series is tidy and long: one row per
 ``(scenario, seed, step, generation, scope, metric, value)``.
@@ -14,47 +17,69 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ecosystem.measure.rows import StepRows
+from ecosystem.runs.locks import LOCK, DirectoryBusy, describe_writer, held_here, live_writer
+from ecosystem.runs.records import CorruptRun, Manifest, ResultFileError, read_record
 from ecosystem.runs.store import (
+    CHECKPOINT,
     MANIFEST,
+    NETWORK_LINKS,
+    NETWORK_NODES,
     PARTS,
     RESULT_MARKERS,
     SUMMARY,
     TIMESERIES,
     TIMESERIES_CSV,
+    RunIdentity,
     code_version,
     git_commit,
     package_version,
 )
-from ecosystem.scenario import Scenario, scenario_hash
+from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
 
 __all__ = [
     "COLUMNS",
+    "CorruptRun",
+    "ResultFileError",
+    "Resumed",
     "RunInterrupted",
+    "RunStatus",
     "RunWriter",
     "StepRows",
+    "atomic_write_bytes",
+    "clear_run_directory",
     "atomic_write_text",
+    "file_mode",
     "is_run_directory",
     "read_manifest",
     "read_status",
     "read_timeseries",
+    "run_state",
+    "run_status",
     "summarise",
+    "verify_run",
 ]
 
 COLUMNS = ("scenario", "seed", "step", "generation", "scope", "metric", "value")
@@ -76,54 +101,131 @@ class RunInterrupted(Exception):
     """Raised inside a run when the process is asked to stop (SIGTERM)."""
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+def file_mode() -> int:
+    """The mode new result files get: ``0o666`` less this process's umask."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_guard:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+_umask_guard = threading.Lock()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half;
+    return its sha256 (hex).
+
+    The file gets the usual mode for new files (the umask is respected). A failed write (a
+    full disk, a read-only folder) raises ``OSError`` naming ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(exc.filename or path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), file_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
+    return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> str:
     """Text flavour of :func:`atomic_write_bytes` (UTF-8)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _atomic_write_table(path: Path, table: pa.Table, writer) -> None:
+def _table_bytes(table: pa.Table, writer) -> bytes:
     sink = pa.BufferOutputStream()
     writer(table, sink)
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    return sink.getvalue().to_pybytes()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class RunWriter:
     """Writes one run directory; use as a context manager around the run.
 
-    ``write_step`` streams the rows of a completed step to ``parts/``; leaving
-    the context consolidates the series, the summary and the manifest, with
-    status ``complete``, ``interrupted`` (Ctrl-C / SIGTERM) or ``failed``.
+    ``write_step`` streams the rows of a completed step to ``parts/`` and then updates the
+    manifest (status ``running``, the steps completed and the rows of each), both atomically;
+    ``write_checkpoint`` saves the state a run can resume from; leaving the context
+    consolidates the series and the summary and records their checksums, with status
+    ``complete``, ``interrupted`` (Ctrl-C / SIGTERM) or ``failed``. The parts and the
+    checkpoint are kept until the run is complete, so an interrupted run can resume.
+
+    The caller holds the directory's writer lock (:mod:`ecosystem.runs.locks`).
+    ``resume`` continues the run recorded in ``resume.manifest`` after its checkpoint step.
     """
 
-    def __init__(self, directory: str | Path, scenario: Scenario, *, command: str = "") -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        scenario: Scenario,
+        *,
+        command: str = "",
+        resume: Resumed | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.scenario = scenario
         self.command = command
-        self.steps_completed = 0
         self.frame: pd.DataFrame | None = None
+        self.rows_per_step: dict[int, int] = {}
+        self.checkpoint: dict | None = None
+        self.resume = resume
         self._started = time.time()
         self._started_at = _now()
+        self._earlier_seconds = 0.0
+        self._versions = package_versions()
+        self._resolved = scenario.model_dump(mode="json")
+        self._hash = scenario_hash(scenario)
+        self._commands = [command]
+        if resume is not None:
+            manifest = resume.manifest
+            self.rows_per_step = {
+                step: rows for step, rows in manifest.rows_per_step.items() if step <= resume.step
+            }
+            self.checkpoint = None if manifest.checkpoint is None else manifest.checkpoint.model_dump()
+            self._started_at = manifest.started_at or self._started_at
+            self._earlier_seconds = manifest.wall_time_s or 0.0
+            earlier = manifest.model_extra.get("commands") if manifest.model_extra else None
+            earlier = earlier if isinstance(earlier, list) else [manifest.command]
+            self._commands = [*earlier, command]
+
+    @property
+    def steps_completed(self) -> int:
+        """Steps whose rows are on disk."""
+        return len(self.rows_per_step)
 
     def __enter__(self) -> RunWriter:
-        if (self.directory / TIMESERIES).exists() or (self.directory / PARTS).exists():
-            raise FileExistsError(f"run directory {self.directory} already holds results")
+        if self.resume is None:
+            if (self.directory / TIMESERIES).exists() or (self.directory / PARTS).exists():
+                raise FileExistsError(f"run directory {self.directory} already holds results")
+        else:
+            self._drop_after(self.resume.step)
         (self.directory / PARTS).mkdir(parents=True, exist_ok=True)
         self._write_manifest("running")
         return self
@@ -135,7 +237,8 @@ class RunWriter:
             status = "interrupted"
         else:
             status = "failed"
-        self.close(status, error=None if exc is None else f"{exc_type.__name__}: {exc}")
+        with _signals_held():
+            self.close(status, error=None if exc is None else f"{exc_type.__name__}: {exc}")
         return False
 
     def write_step(self, step: int, rows: Iterable[tuple[int, str, str, float]]) -> None:
@@ -159,46 +262,111 @@ class RunWriter:
             },
             schema=SCHEMA,
         )
-        _atomic_write_table(
-            self.directory / PARTS / f"step-{step:06d}.parquet", table, pq.write_table
-        )
-        self.steps_completed += 1
+        atomic_write_bytes(_part(self.directory, step), _table_bytes(table, pq.write_table))
+        self.rows_per_step[int(step)] = n
+        self._write_manifest("running")
+
+    def write_checkpoint(self, step: int, state: bytes) -> None:
+        """Save ``state`` (the pickled simulation after ``step``) as the run's checkpoint."""
+        digest = atomic_write_bytes(self.directory / CHECKPOINT, state)
+        self.checkpoint = {"step": int(step), "file": CHECKPOINT, "sha256": digest}
+        self._write_manifest("running")
 
     def close(self, status: str = "complete", error: str | None = None) -> pd.DataFrame:
-        """Consolidate parts into the final files and record the outcome."""
+        """Consolidate parts into the final files, record their checksums and the outcome."""
         table = _read_parts(self.directory)
-        _atomic_write_table(self.directory / TIMESERIES, table, pq.write_table)
-        _atomic_write_table(self.directory / TIMESERIES_CSV, table, pa_csv.write_csv)
+        checksums = {
+            TIMESERIES: atomic_write_bytes(
+                self.directory / TIMESERIES, _table_bytes(table, pq.write_table)
+            ),
+            TIMESERIES_CSV: atomic_write_bytes(
+                self.directory / TIMESERIES_CSV, _table_bytes(table, pa_csv.write_csv)
+            ),
+        }
         frame = table.to_pandas()
         self.frame = frame
-        atomic_write_text(self.directory / SUMMARY, json.dumps(summarise(frame), indent=2))
-        self._write_manifest(status, error=error)
-        for part in (self.directory / PARTS).glob("*.parquet"):
-            part.unlink()
-        with contextlib.suppress(OSError):
-            (self.directory / PARTS).rmdir()
+        checksums[SUMMARY] = atomic_write_text(
+            self.directory / SUMMARY, json.dumps(summarise(frame), indent=2)
+        )
+        for name in (NETWORK_NODES, NETWORK_LINKS):
+            if (self.directory / name).exists():
+                checksums[name] = file_sha256(self.directory / name)
+        if status == "complete":
+            self.checkpoint = None
+        self._write_manifest(status, error=error, checksums=checksums)
+        if status == "complete":
+            for part in (self.directory / PARTS).glob("*.parquet"):
+                part.unlink()
+            with contextlib.suppress(OSError):
+                (self.directory / PARTS).rmdir()
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / CHECKPOINT).unlink()
         return frame
 
-    def _write_manifest(self, status: str, error: str | None = None) -> None:
+    def _drop_after(self, step: int) -> None:
+        """Remove what a resumed run will write again: the parts after ``step``, final files."""
+        for name in (TIMESERIES, TIMESERIES_CSV, SUMMARY, NETWORK_NODES, NETWORK_LINKS):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / name).unlink()
+        for part in (self.directory / PARTS).glob("step-*.parquet"):
+            if _part_step(part) is None or _part_step(part) > step:  # type: ignore[operator]
+                part.unlink()
+
+    def _write_manifest(
+        self, status: str, error: str | None = None, checksums: dict | None = None
+    ) -> None:
+        steps = sorted(self.rows_per_step)
         manifest = {
             "scenario": self.scenario.name,
             "seed": self.scenario.seed,
-            "scenario_hash": scenario_hash(self.scenario),
+            "scenario_hash": self._hash,
             "status": status,
-            "steps_completed": self.steps_completed,
+            "steps_completed": len(steps),
             "steps_planned": self.scenario.steps,
+            "last_step": steps[-1] if steps else None,
             "started_at": self._started_at,
             "finished_at": None if status == "running" else _now(),
-            "wall_time_s": round(time.time() - self._started, 3),
+            "wall_time_s": round(self._earlier_seconds + time.time() - self._started, 3),
             "command": self.command,
+            "commands": self._commands,
             "error": error,
             "package_version": package_version(),
             "code_version": code_version(),
-            "versions": package_versions(),
+            "versions": self._versions,
             "git_commit": git_commit(),
-            "resolved_scenario": self.scenario.model_dump(mode="json"),
+            "rows_per_step": {str(step): self.rows_per_step[step] for step in steps},
+            "checksums": checksums or {},
+            "checkpoint": self.checkpoint,
+            "resolved_scenario": self._resolved,
         }
         atomic_write_text(self.directory / MANIFEST, json.dumps(manifest, indent=2))
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """Where a resumed run continues: its manifest and the step of its checkpoint (-1: none,
+    the run starts again from its first step)."""
+
+    manifest: Manifest
+    step: int
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Within the block (main thread only), SIGINT and SIGTERM wait: a second signal while a
+    run records its outcome would leave a stale manifest."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def summarise(frame: pd.DataFrame) -> dict:
@@ -215,19 +383,35 @@ def summarise(frame: pd.DataFrame) -> dict:
 
 
 def read_timeseries(directory: str | Path) -> pd.DataFrame:
-    """The tidy series of a run directory, finished or interrupted (from its parts)."""
+    """The tidy series of a run directory, finished or interrupted (from its parts).
+
+    A final series whose manifest records its checksum is checked against it; a file that
+    does not match or cannot be read raises :class:`CorruptRun`, one line naming it.
+    """
     directory = Path(directory)
     final = directory / TIMESERIES
-    if final.exists():
-        return pq.read_table(final).to_pandas()
+    try:
+        manifest = read_manifest(directory)
+    except FileNotFoundError:
+        manifest = None
+    if final.exists() and (manifest is None or manifest.get("checksums") or not _has_parts(directory)):
+        if manifest is not None:
+            _check_sums(directory, manifest, (TIMESERIES,))
+        return _read_table(directory, final).to_pandas()
     if (directory / PARTS).exists():
         return _read_parts(directory).to_pandas()
     raise FileNotFoundError(f"{directory} holds no time series (no timeseries.parquet or parts/)")
 
 
 def read_manifest(directory: str | Path) -> dict:
-    """The manifest of a run directory."""
-    return json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
+    """The manifest of a run directory, validated (:class:`ecosystem.runs.records.Manifest`).
+
+    Raises ``FileNotFoundError`` without one, :class:`ResultFileError` (one line) when it
+    is not a valid manifest.
+    """
+    directory = Path(directory)
+    record = read_record(directory / MANIFEST, Manifest, f"run {directory}")
+    return record.model_dump(mode="json")
 
 
 def is_run_directory(path: str | Path) -> bool:
@@ -237,19 +421,219 @@ def is_run_directory(path: str | Path) -> bool:
 
 
 def read_status(directory: str | Path) -> str | None:
-    """The status in a run directory's manifest (``complete``, ``running``, ...), or None
-    when it has no readable manifest."""
+    """The status of a run directory (:func:`run_status`), or None when it has no readable
+    manifest."""
     try:
-        return read_manifest(directory).get("status")
+        return run_status(directory).status
     except (OSError, ValueError):
         return None
 
 
+@dataclass(frozen=True)
+class RunStatus:
+    """What a run directory holds now, as a reader sees it.
+
+    ``status``: ``complete`` (every step, files matching their checksums), ``running`` (its
+    writer is alive), ``interrupted`` (stopped, or its writer is gone: killed, out of disk),
+    ``failed`` or ``corrupt`` (files that do not match the manifest; ``problem`` says which).
+    ``steps_completed`` counts the steps whose rows are on disk.
+    """
+
+    status: str
+    steps_completed: int
+    steps_planned: int
+    manifest: dict
+    problem: str | None = None
+    writer: dict | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run is complete and its files are whole."""
+        return self.status == "complete"
+
+    def describe(self, directory: str | Path) -> str:
+        """One line: ``run DIR is interrupted (12 of 120 steps)``."""
+        if self.status == "corrupt":
+            return f"run {directory} is corrupt: {self.problem}"
+        steps = f"{self.steps_completed} of {self.steps_planned + 1} steps"
+        if self.status == "running" and self.writer:
+            return f"run {directory} is running ({steps}, written by {describe_writer(self.writer)})"
+        return f"run {directory} is {self.status} ({steps})"
+
+    def refusal(self, directory: str | Path) -> str:
+        """Why a reader refuses this run and what to do, in one line."""
+        if self.status == "corrupt":
+            return f"{self.describe(directory)}; run it again"
+        if self.status == "running":
+            return f"{self.describe(directory)}; wait for it, or pass --allow-incomplete"
+        return (
+            f"{self.describe(directory)}; finish it with 'ecosystem run --resume {directory}', "
+            "or pass --allow-incomplete"
+        )
+
+
+def run_status(directory: str | Path) -> RunStatus:
+    """The status of the run in ``directory`` (:class:`RunStatus`), checking the writer's
+    lock, the checksums of the final files and the rows of every step.
+
+    Raises ``FileNotFoundError`` without a manifest and :class:`ResultFileError` when the
+    manifest is not valid.
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    planned = int(manifest["steps_planned"])
+    status = manifest["status"]
+    steps = max(int(manifest["steps_completed"]), _count_parts(directory))
+    writer = None
+    if status == "running":
+        writer = live_writer(directory)
+        if writer is None:
+            status = "interrupted"
+    if status != "complete":
+        return RunStatus(status, steps, planned, manifest, writer=writer)
+    problem = _complete_problem(directory, manifest)
+    if problem is not None:
+        return RunStatus("corrupt", steps, planned, manifest, problem=problem)
+    return RunStatus("complete", int(manifest["steps_completed"]), planned, manifest)
+
+
+def verify_run(directory: str | Path) -> None:
+    """Raise :class:`CorruptRun` unless the complete run in ``directory`` is whole: its
+    manifest, the rows of every step and the checksums of its final files all agree."""
+    state = run_status(directory)
+    if state.status == "corrupt":
+        raise CorruptRun(state.describe(directory))
+    if not state.complete:
+        raise CorruptRun(f"{state.describe(directory)}, not complete")
+
+
+RunState = Literal["complete", "partial", "missing"]
+
+
+def run_state(directory: str | Path, identity: RunIdentity) -> RunState:
+    """``complete`` when ``directory`` holds the complete, whole run ``identity``; ``missing``
+    when it holds no results; ``partial`` when it holds that run cut short, a corrupt run or
+    anything else that is not a complete run (to be resumed or cleared and run again).
+
+    A complete run of other settings or other code there raises :class:`ScenarioError` (its
+    results are never deleted); a run being written by a live process raises
+    :class:`ecosystem.runs.locks.DirectoryBusy`.
+    """
+    directory = Path(directory)
+    if not any((directory / name).exists() for name in RESULT_MARKERS):
+        return "missing"
+    try:
+        state = run_status(directory)
+    except (OSError, ValueError):
+        return "partial"
+    if state.status == "running" and held_here(directory):
+        return "partial"  # this process holds the lock and has not started writing yet
+    if state.status == "running":
+        raise DirectoryBusy(f"{state.describe(directory)}; wait for it or choose another directory")
+    manifest = state.manifest
+    if manifest["status"] == "complete" and not identity.matches(manifest):
+        raise ScenarioError(
+            f"run directory {directory} holds a complete run of other settings or code "
+            f"({manifest.get('scenario')!r} seed {manifest.get('seed')}); remove it or choose "
+            "another directory"
+        )
+    return "complete" if state.complete else "partial"
+
+
+def clear_run_directory(directory: str | Path) -> None:
+    """Remove what a run cut short left in ``directory`` but its writer lock (the caller holds
+    it; call after :func:`run_state` said ``partial``)."""
+    directory = Path(directory)
+    if not directory.exists():
+        return
+    for entry in directory.iterdir():
+        if entry.name == LOCK:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _complete_problem(directory: Path, manifest: dict) -> str | None:
+    """Why a run whose manifest says complete is not whole, or None."""
+    checksums = manifest.get("checksums") or {}
+    if TIMESERIES not in checksums:
+        return f"{MANIFEST} records no checksum of {TIMESERIES}"
+    try:
+        _check_sums(directory, manifest, tuple(checksums))
+    except CorruptRun as exc:
+        return str(exc).partition(": ")[2]
+    per_step = {int(k): int(v) for k, v in (manifest.get("rows_per_step") or {}).items()}
+    try:
+        steps = pq.read_table(directory / TIMESERIES, columns=["step"]).column("step")
+    except (OSError, pa.ArrowException):
+        return f"{TIMESERIES} cannot be read"
+    counts = dict(zip(*np.unique(steps.to_numpy(), return_counts=True), strict=True))
+    found = {int(k): int(v) for k, v in counts.items()}
+    if found != per_step:
+        return f"the rows of each step in {TIMESERIES} do not match {MANIFEST}"
+    if len(per_step) != int(manifest["steps_completed"]):
+        return f"{MANIFEST} counts {manifest['steps_completed']} steps but records {len(per_step)}"
+    return None
+
+
+def _check_sums(directory: Path, manifest: dict, names: Iterable[str]) -> None:
+    recorded = manifest.get("checksums") or {}
+    for name in names:
+        if name not in recorded:
+            continue
+        path = directory / name
+        try:
+            digest = file_sha256(path)
+        except FileNotFoundError:
+            raise CorruptRun(f"run {directory} is corrupt: {name} is missing") from None
+        except OSError as exc:
+            raise CorruptRun(
+                f"run {directory} is corrupt: {name} cannot be read ({exc.strerror})"
+            ) from None
+        if digest != recorded[name]:
+            raise CorruptRun(f"run {directory} is corrupt: {name} does not match its checksum")
+
+
+def _read_table(directory: Path, path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        raise CorruptRun(
+            f"run {directory} is corrupt: {path.relative_to(directory)} is not a readable "
+            "Parquet file"
+        ) from None
+    if table.schema != SCHEMA:
+        raise CorruptRun(
+            f"run {directory} is corrupt: {path.relative_to(directory)} does not hold the "
+            f"columns {', '.join(COLUMNS)}"
+        )
+    return table
+
+
+def _part(directory: Path, step: int) -> Path:
+    return directory / PARTS / f"step-{step:06d}.parquet"
+
+
+def _part_step(path: Path) -> int | None:
+    digits = path.stem.removeprefix("step-")
+    return int(digits) if digits.isdigit() else None
+
+
+def _has_parts(directory: Path) -> bool:
+    return any((directory / PARTS).glob("step-*.parquet"))
+
+
+def _count_parts(directory: Path) -> int:
+    return sum(1 for _ in (directory / PARTS).glob("step-*.parquet"))
+
+
 def _read_parts(directory: Path) -> pa.Table:
     parts = sorted((directory / PARTS).glob("step-*.parquet"))
-    tables = [pq.read_table(part) for part in parts]
+    tables = [_read_table(directory, part) for part in parts]
     if (directory / TIMESERIES).exists() and not tables:
-        return pq.read_table(directory / TIMESERIES)
+        return _read_table(directory, directory / TIMESERIES)
     return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
 
 

@@ -4,13 +4,13 @@ Core objects: :func:`code_version` (which code makes a run: the git commit of a
 clean checkout, the commit plus a hash of the package sources when they have
 uncommitted changes, else the package version plus that hash), :class:`RunIdentity`
 and :func:`run_identity` (a run = its resolved scenario, seed included, and the code
-version; its directory name ``<scenario>-s<seed>-<hash>``), :func:`run_state` (whether
-a directory holds that run, complete) and the file names of a run directory
-(:data:`MANIFEST`, :data:`TIMESERIES`, ...).
+version; its directory name ``<scenario>-s<seed>-<hash>``) and the file names of a run
+directory (:data:`MANIFEST`, :data:`TIMESERIES`, ...).
 
 ``ecosystem run`` (without ``--out``), ``compare``, ``sweep`` and the explorer app name
-their runs by :func:`run_identity` and reuse a run only when its manifest says it is
-complete and records the same scenario hash and code version.
+their runs by :func:`run_identity` and reuse a run only when it is complete and whole
+(:func:`ecosystem.runs.results.run_state`) and its manifest records the same scenario hash
+and code version.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
+from ecosystem.scenario import Scenario, scenario_hash
 
 __all__ = [
+    "CHECKPOINT",
     "COMPARE_RECORD",
     "MANIFEST",
     "NETWORK_LINKS",
@@ -39,12 +38,10 @@ __all__ = [
     "TIMESERIES",
     "TIMESERIES_CSV",
     "RunIdentity",
-    "clear_run_directory",
     "code_version",
     "git_commit",
     "package_version",
     "run_identity",
-    "run_state",
 ]
 
 MANIFEST = "manifest.json"
@@ -52,6 +49,8 @@ MANIFEST = "manifest.json"
 TIMESERIES = "timeseries.parquet"
 TIMESERIES_CSV = "timeseries.csv"
 SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.pkl"
+"""The latest saved state of a run not yet complete (``ecosystem run --resume`` continues it)."""
 PARTS = "parts"
 """The folder of per-step Parquet parts a run streams into (removed once consolidated)."""
 NETWORK_NODES = "network.parquet"
@@ -68,9 +67,6 @@ SOURCE_FOLDERS = ("ecosystem", "models", "scenarios")
 """The package sources, relative to the source root: what the code version covers."""
 HASH_CHARS = 12
 GIT_TIMEOUT_S = 5
-
-RunState = Literal["complete", "partial", "missing"]
-
 
 @dataclass(frozen=True)
 class RunIdentity:
@@ -104,41 +100,6 @@ class RunIdentity:
 def run_identity(scenario: Scenario) -> RunIdentity:
     """The identity of running ``scenario`` with the code of this process."""
     return RunIdentity(scenario.name, scenario.seed, scenario_hash(scenario), code_version())
-
-
-def run_state(directory: str | Path, identity: RunIdentity) -> RunState:
-    """``complete`` when ``directory`` holds the complete run ``identity``; ``missing`` when it
-    holds no results; ``partial`` when it holds a run of ``identity`` cut short, or anything
-    else that is not a complete run (to be cleared and run again).
-
-    A complete run of other settings or other code there raises :class:`ScenarioError`: its
-    results are never deleted.
-    """
-    directory = Path(directory)
-    if not any((directory / name).exists() for name in RESULT_MARKERS):
-        return "missing"
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "partial"
-    complete = manifest.get("status") == "complete" and (directory / TIMESERIES).exists()
-    if not complete:
-        return "partial"
-    if identity.matches(manifest):
-        return "complete"
-    raise ScenarioError(
-        f"run directory {directory} holds a complete run of other settings or code "
-        f"({manifest.get('scenario')!r} seed {manifest.get('seed')}); remove it or choose "
-        "another directory"
-    )
-
-
-def clear_run_directory(directory: str | Path) -> None:
-    """Remove what a run cut short left in ``directory`` (call after :func:`run_state` said
-    ``partial``)."""
-    directory = Path(directory)
-    if directory.exists():
-        shutil.rmtree(directory)
 
 
 def package_version() -> str:

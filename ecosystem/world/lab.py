@@ -1,10 +1,11 @@
 """The single-model self-consuming loop of the literature (lab mode).
 
-Core objects: :func:`self_consuming_loop` (an iterator over model generations
+Core objects: :class:`SelfConsumingLoop` and :func:`self_consuming_loop` (model generations
 of one of the three loops of Alemohammad et al., ICLR 2024, with sampling bias
 and with replace, accumulate or accumulate-subsample data), :class:`Generation`
-(one fitted generation and its training set) and :func:`lab_steps` (the loop of
-a scenario with every metric, as tidy rows per generation).
+(one fitted generation and its training set), :class:`LabSimulation` and
+:func:`lab_steps` (the loop of a scenario with every metric, as tidy rows per
+generation; the simulation pickles between generations, which is its checkpoint).
 
 Generation indexing: generation 1 is the fit on real data only; generation
 ``g > 1`` is fitted on data that includes samples of generation ``g - 1``.
@@ -29,7 +30,7 @@ from ecosystem.world.protocol import World
 from ecosystem.world.worlds import make_world
 from models.base import GenerativeModel
 
-__all__ = ["Generation", "lab_steps", "self_consuming_loop"]
+__all__ = ["Generation", "LabSimulation", "SelfConsumingLoop", "lab_steps", "self_consuming_loop"]
 
 
 @dataclass
@@ -48,6 +49,66 @@ class Generation:
         return int(self.synthetic.sum()) / len(self.synthetic) if len(self.synthetic) else 0.0
 
 
+class SelfConsumingLoop:
+    """The self-consuming loop as an object advanced one generation at a time.
+
+    Its whole state (the model, the real set, the pool, the generator) lives in its
+    attributes, so pickling it between generations is a checkpoint. See
+    :func:`self_consuming_loop` for what each generation trains on.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        model: GenerativeModel,
+        settings: LabSettings,
+        generations: int,
+        generator: torch.Generator,
+    ) -> None:
+        _check_loop(settings, generations)
+        self.world = world
+        self.model = model
+        self.settings = settings
+        self.generations = generations
+        self.generator = generator
+        self.index = 0
+        self.real: Any = None
+        self.pool: list[tuple[Any, torch.Tensor]] = []
+
+    def advance(self) -> Generation | None:
+        """Fit the next generation (None once every generation is fitted)."""
+        if self.index >= self.generations:
+            return None
+        world, model, settings, generator = self.world, self.model, self.settings, self.generator
+        store = world.store
+        if self.index == 0:
+            real, _ = world.sample(settings.n_real, generator)
+            self.real = real
+            self.pool = [(real, torch.zeros(len(real), dtype=torch.bool))]
+            train, synthetic = real, self.pool[0][1]
+        else:
+            fresh_x, fresh_synthetic = _new_data(world, model, settings, self.real, generator)
+            if settings.data == "replace":
+                train, synthetic = fresh_x, fresh_synthetic
+            else:
+                if settings.loop == "synthetic_augmentation":
+                    # the fixed real set is already in the pool: add only the new samples
+                    fresh_x, fresh_synthetic = (
+                        store.take(fresh_x, fresh_synthetic),
+                        fresh_synthetic[fresh_synthetic],
+                    )
+                self.pool.append((fresh_x, fresh_synthetic))
+                train = store.concat([x for x, _ in self.pool])
+                synthetic = torch.cat([s for _, s in self.pool])
+                if settings.data == "accumulate_subsample":
+                    size = _replace_size(settings)
+                    keep = torch.randperm(len(train), generator=generator)[:size]
+                    train, synthetic = store.take(train, keep), synthetic[keep]
+        self.index += 1
+        model.fit(train, generator=generator)
+        return Generation(self.index, model, train, synthetic)
+
+
 def self_consuming_loop(
     world: World,
     model: GenerativeModel,
@@ -64,32 +125,9 @@ def self_consuming_loop(
     on everything so far, ``accumulate_subsample`` on a random subset of
     everything so far as large as the new data.
     """
-    _check_loop(settings, generations)
-    store = world.store
-    real, _ = world.sample(settings.n_real, generator)
-    pool = [(real, torch.zeros(len(real), dtype=torch.bool))]
-    train, synthetic = real, pool[0][1]
-    for index in range(1, generations + 1):
-        if index > 1:
-            fresh_x, fresh_synthetic = _new_data(world, model, settings, real, generator)
-            if settings.data == "replace":
-                train, synthetic = fresh_x, fresh_synthetic
-            else:
-                if settings.loop == "synthetic_augmentation":
-                    # the fixed real set is already in the pool: add only the new samples
-                    fresh_x, fresh_synthetic = (
-                        store.take(fresh_x, fresh_synthetic),
-                        fresh_synthetic[fresh_synthetic],
-                    )
-                pool.append((fresh_x, fresh_synthetic))
-                train = store.concat([x for x, _ in pool])
-                synthetic = torch.cat([s for _, s in pool])
-                if settings.data == "accumulate_subsample":
-                    size = _replace_size(settings)
-                    keep = torch.randperm(len(train), generator=generator)[:size]
-                    train, synthetic = store.take(train, keep), synthetic[keep]
-        model.fit(train, generator=generator)
-        yield Generation(index, model, train, synthetic)
+    loop = SelfConsumingLoop(world, model, settings, generations, generator)
+    while (generation := loop.advance()) is not None:
+        yield generation
 
 
 def _new_data(
@@ -128,19 +166,31 @@ def _check_loop(settings: LabSettings, generations: int) -> None:
         raise ValueError("lab.n_synthetic must be >= 2 for the fully synthetic loop")
 
 
-def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
-    """Run a lab scenario: per generation, the tidy rows of every metric.
+class LabSimulation:
+    """A lab scenario step by step (one step = one generation), with every metric as tidy rows.
 
-    Scopes: ``model`` (a fixed-size sample of the model, drawn with the loop's
-    bias: what it would publish) and ``training`` (its training set).
+    Scopes: ``model`` (a fixed-size sample of the model, drawn with the loop's bias: what
+    it would publish) and ``training`` (its training set). Pickling it between steps is a
+    checkpoint of the run.
     """
-    streams = Streams(scenario.seed)
-    world = make_world(scenario, streams.torch("culture"))
-    model = models.make(scenario.model.name, **scenario.model.params)
-    data_generator = streams.torch("lab")
-    metric_generator = streams.torch("metrics")
-    settings, metric_settings = scenario.lab, scenario.metrics
-    for generation in self_consuming_loop(world, model, settings, scenario.steps, data_generator):
+
+    def __init__(self, scenario: Scenario) -> None:
+        streams = Streams(scenario.seed)
+        self.scenario = scenario
+        self.world = make_world(scenario, streams.torch("culture"))
+        model = models.make(scenario.model.name, **scenario.model.params)
+        self.loop = SelfConsumingLoop(
+            self.world, model, scenario.lab, scenario.steps, streams.torch("lab")
+        )
+        self.metric_generator = streams.torch("metrics")
+
+    def advance(self) -> tuple[int, StepRows] | None:
+        """The next generation's rows (None after the last one)."""
+        generation = self.loop.advance()
+        if generation is None:
+            return None
+        settings, metric_settings = self.scenario.lab, self.scenario.metrics
+        world, model, metric_generator = self.world, generation.model, self.metric_generator
         index = generation.index
         published = model.sample(
             metric_settings.samples, bias=settings.bias, generator=metric_generator
@@ -152,4 +202,11 @@ def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
             rows.extend((index, scope, metric, value) for metric, value in values.items())
         rows.append((index, "training", "synthetic_share", generation.synthetic_share))
         rows.append((index, "training", "size", float(len(generation.train))))
-        yield index, rows
+        return index, rows
+
+
+def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
+    """Run a lab scenario: per generation, the tidy rows of every metric (:class:`LabSimulation`)."""
+    simulation = LabSimulation(scenario)
+    while (item := simulation.advance()) is not None:
+        yield item

@@ -2,8 +2,9 @@
 
 Core objects: :class:`EcosystemModel` (a ``mesa.Model`` holding the world (the
 ground truth, see :mod:`ecosystem.world.protocol`), the web, the pre-AI archive,
-the creators and the companies) and :func:`ecosystem_steps` (a scenario run as
-tidy rows per month). The model only wires and orders; the domain logic lives in
+the creators and the companies), :class:`EcosystemSimulation` (a scenario step by
+step; it pickles between steps, which is its checkpoint) and :func:`ecosystem_steps`
+(a scenario run as tidy rows per month). The model only wires and orders; the domain logic lives in
 the modules it calls.
 
 Step order (one step = one month): creators publish -> companies publish
@@ -44,7 +45,7 @@ from ecosystem.world.publishing import publish
 from ecosystem.world.web import HUMAN, Web
 from ecosystem.world.worlds import make_world
 
-__all__ = ["PHASES", "EcosystemModel", "ecosystem_steps"]
+__all__ = ["PHASES", "EcosystemModel", "EcosystemSimulation", "ecosystem_steps"]
 
 SEED_BATCHES = 10
 FIDELITY_SAMPLES = 2000
@@ -267,6 +268,25 @@ class EcosystemModel(mesa.Model):
             self.rows = self._measure(month)
 
 
+class EcosystemSimulation:
+    """An ecosystem scenario step by step: step 0 builds the model (the initial state), each
+    later step is a month. Pickling it between steps is a checkpoint of the run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.model: EcosystemModel | None = None
+
+    def advance(self) -> tuple[int, StepRows] | None:
+        """The next step's rows (None after the last month)."""
+        if self.model is None:
+            self.model = EcosystemModel(self.scenario)
+            return 0, self.model.rows
+        if self.model.steps >= self.scenario.steps:
+            return None
+        self.model.step()
+        return self.model.steps, self.model.rows
+
+
 def ecosystem_steps(
     scenario: Scenario, finished: Callable[[EcosystemModel], None] | None = None
 ) -> Iterator[tuple[int, StepRows]]:
@@ -275,10 +295,10 @@ def ecosystem_steps(
     ``finished`` is called with the model after the last step, before the last rows are
     yielded (e.g. to keep a sample of the final web).
     """
-    model = EcosystemModel(scenario)
-    yield 0, model.rows
-    for _ in range(scenario.steps):
-        model.step()
-        if model.steps == scenario.steps and finished is not None:
-            finished(model)
-        yield model.steps, model.rows
+    simulation = EcosystemSimulation(scenario)
+    while (item := simulation.advance()) is not None:
+        step, rows = item
+        if step > 0 and step == scenario.steps and finished is not None:
+            assert simulation.model is not None
+            finished(simulation.model)
+        yield step, rows

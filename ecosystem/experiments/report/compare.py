@@ -40,6 +40,7 @@ from ecosystem.experiments.report.html import (
 )
 from ecosystem.experiments.report.provenance import provenance_blocks
 from ecosystem.experiments.report.reading import read_record, read_run_manifest
+from ecosystem.runs.records import CompareRecord
 from ecosystem.runs.results import is_run_directory
 from ecosystem.runs.store import COMPARE_RECORD
 
@@ -48,12 +49,18 @@ __all__ = ["compare_content"]
 BAND = f"mean across seeds with {CONFIDENCE:.0%} t-interval"
 
 
-def compare_content(path: Path, folder: Path, window: int | None) -> PageContent:
+def compare_content(
+    path: Path, folder: Path, window: int | None, allow_incomplete: bool = False
+) -> PageContent:
     """The report on the comparison directory ``path``, its figure written into ``folder``;
     ``window`` defaults to the comparison's own."""
-    record = read_record(path / COMPARE_RECORD)
+    record = read_record(path / COMPARE_RECORD, CompareRecord)
     directories = _compare_run_directories(path, record)
-    scenarios = plan_runs([str(directory) for directory in directories], out=path)
+    scenarios = plan_runs(
+        [str(directory) for directory in directories],
+        out=path,
+        allow_incomplete=allow_incomplete,
+    )
     window = window or int(record.get("window") or DEFAULT_WINDOW)
     comparison = assemble_comparison(scenarios, out=path, window=window)
     names = [group.name for group in comparison.scenarios]

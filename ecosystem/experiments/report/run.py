@@ -26,14 +26,18 @@ from ecosystem.experiments.report.html import (
 )
 from ecosystem.experiments.report.provenance import provenance_blocks
 from ecosystem.experiments.report.reading import read_run_manifest, read_run_series, report_series
+from ecosystem.runs.results import read_status
 
 __all__ = ["run_content"]
 
 
-def run_content(path: Path, folder: Path, window: int | None) -> PageContent:
-    """The report on the run directory ``path``, its figure written into ``folder``."""
+def run_content(
+    path: Path, folder: Path, window: int | None, allow_incomplete: bool = False
+) -> PageContent:
+    """The report on the run directory ``path``, its figure written into ``folder``; a run
+    that is not complete is refused unless ``allow_incomplete`` (then its status says so)."""
     manifest = read_run_manifest(path)
-    frame = read_run_series(path)
+    frame = read_run_series(path, allow_incomplete)
     metrics = report_series(frame, path)
     window = window or DEFAULT_WINDOW
     name = manifest.get("scenario") or str(frame["scenario"].iloc[0])
@@ -59,7 +63,9 @@ def run_content(path: Path, folder: Path, window: int | None) -> PageContent:
         ]
     )
     window_used = window_text(end, window, axis)
-    status = manifest.get("status", "unknown (no manifest.json)")
+    status = read_status(path) or "unknown (no manifest.json)"
+    if status != "complete":
+        status += " (incomplete: its series stop early)"
     sections = [
         PageSection(
             "series",

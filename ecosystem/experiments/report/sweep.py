@@ -47,6 +47,7 @@ from ecosystem.experiments.report.reading import (
     report_series,
 )
 from ecosystem.experiments.sweep import read_sweep
+from ecosystem.runs.records import SweepRecord
 from ecosystem.runs.store import SWEEP_RECORD, TIMESERIES
 
 __all__ = ["sweep_content"]
@@ -57,10 +58,12 @@ ALL_RUNS = "all runs"
 """The one setting of a sweep over seeds only."""
 
 
-def sweep_content(path: Path, folder: Path, window: int | None) -> PageContent:
+def sweep_content(
+    path: Path, folder: Path, window: int | None, allow_incomplete: bool = False
+) -> PageContent:
     """The report on the sweep directory ``path`` (its complete runs), figures written into
     ``folder``; a sweep without a complete run is an error."""
-    record = read_record(path / SWEEP_RECORD)
+    record = read_record(path / SWEEP_RECORD, SweepRecord)
     parameters = list(record.get("parameters") or [])
     runs = list(record.get("runs") or [])
     complete = [run for run in runs if run.get("status") == "complete"]

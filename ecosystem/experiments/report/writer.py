@@ -68,13 +68,18 @@ def report_paths(path: str | Path, out: str | Path | None = None) -> tuple[Path,
 
 
 def write_report(
-    path: str | Path, out: str | Path | None = None, *, window: int | None = None
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    window: int | None = None,
+    allow_incomplete: bool = False,
 ) -> Report:
     """Read the run, compare or sweep directory ``path`` and write its report.
 
     ``window``: end of run = the mean over this many last steps (default: the
     comparison's own window, else 12). Nothing is written when ``path`` is not a
-    readable results directory.
+    readable results directory. Runs that are not complete (interrupted, failed, corrupt)
+    are refused unless ``allow_incomplete``; then the page flags them.
     """
     if window is not None and window < 1:
         raise ValueError(f"--window must be >= 1, got {window}")
@@ -82,6 +87,6 @@ def write_report(
     kind = report_kind(path)
     page, folder = report_paths(path, out)
     build = {"run": run_content, "compare": compare_content, "sweep": sweep_content}[kind]
-    content = build(path, folder, window)
+    content = build(path, folder, window, allow_incomplete)
     atomic_write_text(page, page_html(content, path, kind))
     return Report(path, kind, page, content.figures)
