@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import shlex
 import sys
 import time
@@ -475,6 +474,8 @@ def _compare(args, console: Console) -> int:
 
         try:
             with open_backend(args.workers, args.address, runs=simulated) as backend:
+                if backend.note:
+                    print(backend.note, file=sys.stderr)
                 if simulated:
                     progress.console.print(f"running on {backend.description}")
                 comparison = run_comparison(
@@ -525,11 +526,10 @@ def _report(args, console: Console) -> int:
 
 def _sweep(args, console: Console) -> int:
     from ecosystem.experiments.sweep import plan_sweep, run_sweep
-    from ecosystem.runs.backends import open_backend
+    from ecosystem.runs.backends import check_workers, open_backend
     from ecosystem.runs.results import RunInterrupted
 
-    if args.workers is not None and args.workers < 0:
-        raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
+    check_workers(args.workers)
     plan = plan_sweep(
         args.scenario,
         out=args.out,
@@ -573,14 +573,12 @@ def _sweep(args, console: Console) -> int:
     workers, address = (args.workers, args.address) if to_run else (0, None)
     with stop_on_sigterm():
         try:
-            if to_run and address is None:
-                local = (os.cpu_count() or 1) if workers is None else workers
-                _print_estimate(console, plan, max(1, local))
             with open_backend(workers, address, runs=to_run) as backend:
-                if to_run and address is not None:
-                    _print_estimate(console, plan, backend.slots)
+                if backend.note:
+                    print(backend.note, file=sys.stderr)
                 if to_run:
                     console.print(f"running on {backend.description}")
+                    _print_estimate(console, plan, backend)
                 with progress:
                     task = progress.add_task("runs", total=to_run, failed="")
                     run_sweep(plan, backend, progress=advance, command=command)
@@ -617,17 +615,25 @@ def _sweep_shape(plan) -> str:
     return " x ".join(parts)
 
 
-def _print_estimate(console: Console, plan, slots: int) -> None:
+def _print_estimate(console: Console, plan, backend) -> None:
     from ecosystem.experiments.sweep import estimate_wall_time
 
-    seconds, note = estimate_wall_time(plan, slots)
+    seconds, note = estimate_wall_time(
+        plan, backend.slots, startup=backend.startup_s, parallel=backend.parallel
+    )
     if seconds is None:
         console.print(note)
         return
-    wall = dt.timedelta(seconds=round(seconds))
+    slots = backend.slots
     console.print(
-        f"estimated wall time {wall} on {slots} worker{'' if slots == 1 else 's'}, {note}"
+        f"estimated wall time {_duration(seconds)} on {slots} worker{'' if slots == 1 else 's'}: "
+        f"{note}"
     )
+
+
+def _duration(seconds: float) -> str:
+    """``12.3 s`` under a minute, else ``h:mm:ss``."""
+    return f"{seconds:.1f} s" if seconds < 60 else str(dt.timedelta(seconds=round(seconds)))
 
 
 def _economy_line(frame) -> str:
