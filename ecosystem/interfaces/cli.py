@@ -347,9 +347,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. an --out that cannot be written
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+    except OSError as exc:  # e.g. an --out that cannot be written, a full disk
+        paths = [exc.filename or _written_path(args), exc.filename2]
+        where = " -> ".join(str(path) for path in paths if path is not None)
+        print(f"error: {exc.strerror or exc}: {where}", file=sys.stderr)
         return 2
+
+
+def _written_path(args: argparse.Namespace) -> Path:
+    """Where the command writes, for an error that does not say which file it was writing."""
+    for name in ("out", "json_path", "path"):
+        if getattr(args, name, None) is not None:
+            return Path(getattr(args, name))
+    return Path("runs")
 
 
 def _run(args, console: Console) -> int:
