@@ -1,10 +1,9 @@
 """Comparing scenarios across seeds: statistics, run reuse, sources, files and the CLI."""
 
 import json
-import shutil
 import math
 import re
-from pathlib import Path
+import shutil
 
 import numpy as np
 import pandas as pd

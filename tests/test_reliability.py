@@ -96,7 +96,9 @@ def _one_line_error(result) -> str:
 
 
 def _files(directory: Path) -> dict[str, bytes]:
-    return {name: (directory / name).read_bytes() for name in FINAL_FILES if (directory / name).exists()}
+    return {
+        name: (directory / name).read_bytes() for name in FINAL_FILES if (directory / name).exists()
+    }
 
 
 # --- resume ------------------------------------------------------------------------------
@@ -149,7 +151,9 @@ def test_resume_without_a_checkpoint_starts_again_and_refuses_bad_use(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     assert read_manifest(cut)["checkpoint"] is None
-    assert "--set" in _one_line_error(_cli("run", "--resume", str(cut), "--set", "seed=2", cwd=tmp_path))
+    assert "--set" in _one_line_error(
+        _cli("run", "--resume", str(cut), "--set", "seed=2", cwd=tmp_path)
+    )
     assert "not a run directory" in _one_line_error(
         _cli("run", "--resume", str(tmp_path), cwd=tmp_path)
     )
@@ -250,7 +254,10 @@ def test_a_truncated_or_garbage_run_is_never_trusted(tmp_path):
     for run in (first, second):
         assert run_status(run).status == "corrupt"
         err = _one_line_error(_cli("report", str(run), cwd=tmp_path))
-        assert err == f"error: run {run} is corrupt: timeseries.parquet does not match its checksum; run it again"
+        assert (
+            err == f"error: run {run} is corrupt: timeseries.parquet does not match its checksum; "
+            "run it again"
+        )
         assert "corrupt" in _one_line_error(_cli("compare", str(run), cwd=tmp_path))
     assert "corrupt" in _one_line_error(_cli("report", str(out), cwd=tmp_path))
     resumed = _cli(*argv, cwd=tmp_path)
@@ -287,7 +294,12 @@ def test_incomplete_runs_are_refused_or_flagged(tmp_path):
 
 def test_a_manifest_that_is_not_a_manifest_is_one_line(tmp_path):
     run = tmp_path / "run"
-    assert _cli("run", str(TINY), "--steps", "1", "--out", str(run), "--quiet", cwd=tmp_path).returncode == 0
+    assert (
+        _cli(
+            "run", str(TINY), "--steps", "1", "--out", str(run), "--quiet", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     kept = tmp_path / "kept"
     shutil.copytree(run, kept)
     for text in ("[1,2,3]", "{}", '{"scenario": 3}', "not json", "\x00\xff"):
@@ -316,7 +328,12 @@ def test_result_files_respect_the_umask(tmp_path):
 
 def test_a_checksum_covers_every_final_file(tmp_path):
     run = tmp_path / "run"
-    assert _cli("run", str(TINY), "--steps", "2", "--out", str(run), "--quiet", cwd=tmp_path).returncode == 0
+    assert (
+        _cli(
+            "run", str(TINY), "--steps", "2", "--out", str(run), "--quiet", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     manifest = read_manifest(run)
     assert set(manifest["checksums"]) == set(FINAL_FILES)
     assert manifest["rows_per_step"] and len(manifest["rows_per_step"]) == 3

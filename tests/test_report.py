@@ -1,12 +1,18 @@
 """Reports on run, compare and sweep directories: figures, tables, provenance and the CLI."""
 
 import base64
+import contextlib
+import errno
+import hashlib
 import io
 import json
 import math
+import os
 import re
 import shutil
+import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,10 +25,13 @@ from ecosystem.experiments.compare import (
     key_metrics,
     series_label,
 )
+from ecosystem.experiments.figures import series as series_figures
 from ecosystem.experiments.intervals import mean_interval, welch_p_value
 from ecosystem.experiments.report import report_kind, report_paths, write_report
+from ecosystem.experiments.report import writer as report_writer
 from ecosystem.experiments.sweep import plan_sweep, read_sweep, run_sweep, sweep_backend
 from ecosystem.interfaces.cli import main
+from ecosystem.runs import results
 from ecosystem.runs.results import read_manifest, read_timeseries
 from ecosystem.runs.runner import run_scenario
 from ecosystem.scenario import load_scenario
@@ -302,7 +311,14 @@ def test_bad_paths_are_one_line_errors(lab_compare, tmp_path, capsys):
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     runs = [
-        {"id": "a", "directory": "runs/a", "parameters": {}, "seed": 0, "hash": "h", "status": "pending"}
+        {
+            "id": "a",
+            "directory": "runs/a",
+            "parameters": {},
+            "seed": 0,
+            "hash": "h",
+            "status": "pending",
+        }
     ]
     record = {
         "kind": "sweep",
@@ -357,3 +373,86 @@ def test_a_sweep_over_the_run_length_reports(tmp_path):
     report = write_report(tmp_path / "s")
     html = _check_self_contained(report)
     assert "<th>2</th>" in html and "<th>3</th>" in html
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 2-step run of the tiny scenario."""
+    run = tmp_path_factory.mktemp("tiny") / "run"
+    run_scenario(load_scenario("tests/data/tiny-web.toml", ["steps=2"]), run)
+    return run
+
+
+def _hashes(directory) -> dict:
+    return {
+        path.relative_to(directory): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 64 KiB tmpfs with no space left (needs the right to mount: else skipped)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        pytest.skip("cannot run mount here")
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.decode().strip()}")
+    try:
+        with contextlib.suppress(OSError), open(mount / "filler", "wb") as handle:
+            while True:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True, timeout=20)
+
+
+def test_a_report_onto_a_full_disk_names_the_path_and_leaves_nothing(tiny_run, full_disk, capsys):
+    before = _hashes(tiny_run)
+    page = full_disk / "reports" / "tiny.html"
+    assert main(["report", str(tiny_run), "--out", str(page)]) == 2
+    error = capsys.readouterr().err
+    assert error == f"error: No space left on device: {full_disk / 'reports' / 'tiny'}\n"
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    existing = full_disk / "existing"
+    existing.mkdir()
+    assert main(["report", str(tiny_run), "--out", str(existing)]) == 2
+    assert str(existing / "report") in capsys.readouterr().err
+    assert list(existing.iterdir()) == []
+    assert _hashes(tiny_run) == before
+
+
+def test_a_report_that_cannot_be_written_removes_what_it_made(
+    tiny_run, tmp_path, capsys, monkeypatch
+):
+    """The same without a real full disk: every file write fails with ENOSPC (no file name)."""
+
+    def full(path, data):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results, "atomic_write_bytes", full)
+    monkeypatch.setattr(series_figures, "atomic_write_bytes", full)
+    out = tmp_path / "out" / "reports"
+    assert main(["report", str(tiny_run), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: No space left on device: {out / 'report'}\n"
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+
+    def page_full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(report_writer, "atomic_write_text", page_full)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "report").mkdir()
+    (tmp_path / "kept" / "report" / "old.png").write_bytes(b"old")
+    page = tmp_path / "kept" / "report.html"
+    assert main(["report", str(tiny_run), "--out", str(page)]) == 2
+    assert capsys.readouterr().err == f"error: No space left on device: {page}\n"
+    assert [p.name for p in (tmp_path / "kept" / "report").iterdir()] == ["old.png"]

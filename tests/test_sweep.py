@@ -273,10 +273,13 @@ def test_integer_samples_that_round_alike_are_one_run(tmp_path):
 def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path):
     resumed = plan_sweep(TINY, out=serial_sweep, grid=GRID, seeds=3)
     seconds, note = estimate_wall_time(resumed, 2)
-    assert seconds > 0 and note.startswith("from the 8 runs already complete")
+    assert seconds > 0 and note.startswith("4 runs of ~")
+    assert note.endswith("(from the 8 runs already complete)")
     fresh = plan_sweep(TINY, out=tmp_path / "s", grid=GRID, seeds=1)
-    seconds, note = estimate_wall_time(fresh, 2)
-    assert seconds > 0 and note.startswith("from timing 4 steps of one run")
+    seconds, note = estimate_wall_time(fresh, 2, startup=1.5)
+    assert seconds > 1.5 and note.startswith("start-up 1.5 s (measured) + 4 runs of ~")
+    assert "2 at a time (from a whole 3-step run timed in this process" in note
+    assert not (tmp_path / "s").exists()
     failing = plan_sweep(TINY, out=tmp_path / "s", grid=["companies.alpha.model.params.max_iter=0"])
     assert estimate_wall_time(failing, 1) == (
         None,
@@ -306,7 +309,8 @@ def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path)
             "in both --grid and --range",
         ),
         (["--seeds", "0"], "--seeds must be >= 1, got 0"),
-        (["--workers", "-1"], "--workers must be >= 0"),
+        (["--workers", "-1"], "--workers must be from 0 to 1024"),
+        (["--workers", "5000"], "--workers must be from 0 to 1024"),
         (["--workers", "2", "--address", "tcp://127.0.0.1:8786"], "not allowed with argument"),
     ],
 )
@@ -337,7 +341,9 @@ def test_bad_input_leaves_an_existing_sweep_untouched(serial_sweep, capsys):
 
 def test_a_directory_that_is_not_a_sweep_is_refused(tmp_path):
     (tmp_path / "sweep.json").write_text(json.dumps({"kind": "comparison"}))
-    with pytest.raises(ScenarioError, match="not a valid sweep record: kind: Input should be 'sweep'"):
+    with pytest.raises(
+        ScenarioError, match="not a valid sweep record: kind: Input should be 'sweep'"
+    ):
         plan_sweep(TINY, out=tmp_path)
     run = tmp_path / "run"
     run.mkdir()
@@ -366,3 +372,54 @@ def test_a_different_sweep_into_the_same_directory_keeps_the_earlier_record(tmp_
     assert len(json.loads((out / "sweep.json").read_text())["runs"]) == 1
     same = plan_sweep(TINY, out=out, grid=["companies.alpha.bias=1.0"], seeds=1)
     assert same.replaced is None  # resuming the same sweep archives nothing
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_the_wall_time_estimate_is_near_the_wall_time_of_the_sweep(tmp_path, workers):
+    plan = plan_sweep(TINY, out=tmp_path / "sweep", grid=["web.initial_pages=400,600"])
+    started = time.perf_counter()
+    with sweep_backend(int(workers), runs=len(plan.pending)) as backend:
+        seconds, note = estimate_wall_time(
+            plan, backend.slots, startup=backend.startup_s, parallel=backend.parallel
+        )
+        run_sweep(plan, backend)
+    wall = time.perf_counter() - started
+    assert len(plan.complete) == 2
+    assert seconds is not None and 0.3 * wall <= seconds <= 3 * wall, (seconds, wall, note)
+    assert ("start-up" in note) == (workers == "2")
+
+
+def test_more_workers_than_runs_start_one_process_per_run_and_more_than_cores_warn(
+    tmp_path, capsys, monkeypatch
+):
+    from ecosystem.runs import backends
+
+    started = []
+    run = backends.DaskBackend.run
+
+    def counting(self, runs, command="", progress=None):
+        started.append(len(self.client.scheduler_info()["workers"]))
+        return run(self, runs, command, progress)
+
+    monkeypatch.setattr(backends.DaskBackend, "run", counting)
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 2)
+    out = tmp_path / "sweep"
+    argv = ["sweep", TINY, "--grid", GRID[0], "--steps", "2", "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", "50"]) == 0
+    captured = capsys.readouterr()
+    assert started == [2]
+    assert "a local Dask cluster of 2 single-threaded processes" in captured.out
+    assert "estimated wall time" in captured.out and "start-up" in captured.out
+    assert captured.err == (
+        "warning: --workers 50 is more than the 2 cores here; 2 worker processes share them\n"
+    )
+    assert len(_record(out)["runs"]) == 2
+
+
+def test_compare_refuses_more_than_1024_workers_in_one_line(tmp_path, capsys):
+    out = tmp_path / "compare"
+    argv = ["compare", TINY, "--seeds", "2", "--steps", "1", "--workers", "5000"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --workers must be from 0 to 1024 (0: in this process), got 5000\n"
+    assert not out.exists()

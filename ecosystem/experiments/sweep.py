@@ -20,9 +20,11 @@ with the old one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import math
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from ecosystem.runs.results import (
     read_timeseries,
     run_state,
 )
-from ecosystem.runs.runner import simulate
+from ecosystem.runs.runner import run_scenario
 from ecosystem.runs.store import (
     MANIFEST,
     RUNS,
@@ -74,6 +76,7 @@ SERIES_COLUMNS = ("step", "generation", "scope", "metric", "value")
 RECORD_INTERVAL = 1.0
 """Seconds between rewrites of ``sweep.json`` while runs finish (each rewrite is O(runs))."""
 TIMING_STEPS = 3
+"""Steps of the short run timed for the estimate (fewer when the runs are shorter)."""
 TIMING_ATTEMPTS = 3
 """Pending runs tried in turn for the timing run while none is complete."""
 
@@ -242,34 +245,54 @@ def plan_sweep(
     return plan
 
 
-def estimate_wall_time(plan: SweepPlan, slots: int) -> tuple[float | None, str]:
-    """Seconds the pending runs should take on ``slots`` parallel workers, and how it was estimated.
+def estimate_wall_time(
+    plan: SweepPlan,
+    slots: int,
+    *,
+    startup: float = 0.0,
+    parallel: int | None = None,
+) -> tuple[float | None, str]:
+    """Seconds the sweep should take on ``slots`` workers, from the start of its backend, and
+    what the estimate is based on.
 
-    From the durations of the runs already complete if there are any (scaled by
-    steps), else from timing the first steps of one pending run in this process.
+    ``startup``: the seconds the backend took to start (measured: a local cluster with its
+    workers' imports); ``parallel``: how many runs really go at once (default ``slots``; a
+    local cluster has at most one per core). A run's time comes from the runs already
+    complete (scaled by steps), else from timing one whole short run of the sweep in this
+    process (set-up, steps, and writing its results), which adds its own seconds. The work is
+    divided over ``min(parallel, runs)`` and is at least the longest run.
     """
     pending = plan.pending
     if not pending:
         return 0.0, "nothing to run"
+    spent = 0.0
     timed = [(run.seconds, run.scenario.steps) for run in plan.complete if run.seconds]
     if timed:
         total = sum(run_seconds for run_seconds, _ in timed)
         per_step = total / sum(run_steps for _, run_steps in timed)
         seconds = [per_step * run.scenario.steps for run in pending]
-        mean = total / len(timed)
-        note = f"from the {len(timed)} runs already complete ({mean:.1f} s each)"
+        basis = f"the {len(timed)} runs already complete"
     else:
-        timing = _time_first_steps(pending[:TIMING_ATTEMPTS])
+        timing = _time_short_run(pending[:TIMING_ATTEMPTS])
         if isinstance(timing, str):
             return None, f"no estimate: the timing run raised {timing}"
-        setup, per_step, measured, steps = timing
-        seconds = [setup + per_step * run.scenario.steps for run in pending]
-        note = (
-            f"from timing {measured} steps of one run in this process, extrapolated to "
-            f"{steps} steps (later steps can cost more)"
+        setup, per_step, finish, measured, spent = timing
+        seconds = [setup + per_step * run.scenario.steps + finish for run in pending]
+        basis = (
+            f"a whole {measured}-step run timed in this process, {spent:.1f} s, set-up and "
+            "writing included; later steps can cost more"
         )
-    slots = max(1, slots)
-    return max(sum(seconds) / min(slots, len(seconds)), max(seconds)), note
+    at_once = max(1, min(parallel or slots, slots, len(seconds)))
+    work = max(sum(seconds) / at_once, max(seconds))
+    mean = sum(seconds) / len(seconds)
+    count = len(seconds)
+    note = (
+        f"{count} run{'' if count == 1 else 's'} of ~{mean:.1f} s each, {at_once} at a time "
+        f"(from {basis})"
+    )
+    if startup:
+        note = f"start-up {startup:.1f} s (measured) + {note}"
+    return startup + spent + work, note
 
 
 def run_sweep(
@@ -283,7 +306,8 @@ def run_sweep(
 
     The sweep directory's writer lock is held throughout, so a second sweep into the same
     directory is refused at once (each run's directory has its own lock too). A run that
-    raises is recorded as ``failed`` with its error and the others go on. ``sweep.json`` is rewritten at most every ``RECORD_INTERVAL`` seconds while
+    raises is recorded as ``failed`` with its error and the others go on. ``sweep.json``
+    is rewritten at most every ``RECORD_INTERVAL`` seconds while
     runs finish, and once at the end; if interrupted it is left consistent
     (unfinished runs ``pending``) and the interruption propagates.
     """
@@ -528,30 +552,45 @@ def _read_record(directory: Path) -> dict | None:
     return read_record(path, SweepRecord, f"sweep {directory}").model_dump(mode="json")
 
 
-def _time_first_steps(runs: Sequence[SweepRun]) -> tuple[float, float, int, int] | str:
-    """Setup seconds, seconds per step, steps timed and steps planned, from the first steps of
-    the first of ``runs`` that does not raise (else the last error, as one line)."""
+def _time_short_run(runs: Sequence[SweepRun]) -> tuple[float, float, float, int, float] | str:
+    """Set-up seconds (to step 0), seconds per step, seconds to write the results, steps timed
+    and the seconds all that took, from a whole run of at most ``TIMING_STEPS`` steps of the first
+    of ``runs`` that does not raise, into a temporary directory (else the last error, as
+    one line)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     error = ""
     try:
         for run in runs:
+            steps = min(TIMING_STEPS, run.scenario.steps)
+            scenario = run.scenario.model_copy(update={"steps": steps})
+            times: list[float] = []
+            stamp = functools.partial(_stamp, times)
             started = time.perf_counter()
-            times = []
             try:
-                for _step, _rows in simulate(run.scenario):
-                    times.append(time.perf_counter())
-                    if len(times) > TIMING_STEPS:
-                        break
+                with tempfile.TemporaryDirectory(prefix="ecosystem-timing-") as directory:
+                    run_scenario(
+                        scenario,
+                        Path(directory) / "run",
+                        progress=stamp,
+                    )
+                    ended = time.perf_counter()
             except Exception as exc:
                 error = one_line(exc)
                 continue
+            if not times:
+                return ended - started, 0.0, 0.0, 0, ended - started
+            # the first report is the state at step 0, after the set-up
+            per_step = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 0.0
             setup = times[0] - started
-            per_step = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else setup
-            return setup, per_step, len(times), run.scenario.steps
+            return setup, per_step, ended - times[-1], len(times) - 1, ended - started
     finally:
         torch.set_num_threads(threads)
     return error
+
+
+def _stamp(times: list[float], step: int, rows: object) -> None:
+    times.append(time.perf_counter())
 
 
 def _now() -> str:

@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import shlex
 import sys
 import time
@@ -23,7 +22,7 @@ from rich.table import Table
 
 from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_text, read_timeseries, run_state
-from ecosystem.runs.runner import DEFAULT_CHECKPOINT_EVERY, run_scenario, stop_on_sigterm
+from ecosystem.runs.runner import DEFAULT_CHECKPOINT_EVERY, Existing, run_scenario, stop_on_sigterm
 from ecosystem.runs.store import PARTS, RUNS, TIMESERIES, run_identity
 from ecosystem.scenario import (
     ScenarioError,
@@ -170,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_CHECKPOINT_EVERY,
         metavar="N",
-        help=f"save the run's state every N steps, for --resume (default {DEFAULT_CHECKPOINT_EVERY}; "
+        help="save the run's state every N steps, for --resume "
+        f"(default {DEFAULT_CHECKPOINT_EVERY}; "
         "0: never)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -373,9 +373,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. an --out that cannot be written
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+    except OSError as exc:  # e.g. an --out that cannot be written, a full disk
+        paths = [exc.filename or _written_path(args), exc.filename2]
+        where = " -> ".join(str(path) for path in paths if path is not None)
+        print(f"error: {exc.strerror or exc}: {where}", file=sys.stderr)
         return 2
+
+
+def _written_path(args: argparse.Namespace) -> Path:
+    """Where the command writes, for an error that does not say which file it was writing."""
+    for name in ("out", "json_path", "path"):
+        if getattr(args, name, None) is not None:
+            return Path(getattr(args, name))
+    return Path("runs")
 
 
 def _run(args, console: Console) -> int:
@@ -444,7 +454,7 @@ def _run(args, console: Console) -> int:
         return _simulate_into(args, console, scenario, out, "replace")
 
 
-def _simulate_into(args, console: Console, scenario, out: Path, existing: str) -> int:
+def _simulate_into(args, console: Console, scenario, out: Path, existing: Existing) -> int:
     """Run (or resume) ``scenario`` into ``out`` with a progress bar; Ctrl-C and SIGTERM stop
     it with one line and exit code 130, keeping every completed step."""
     from ecosystem.runs.results import RunInterrupted
@@ -560,6 +570,8 @@ def _compare(args, console: Console) -> int:
 
         try:
             with open_backend(args.workers, args.address, runs=simulated) as backend:
+                if backend.note:
+                    print(backend.note, file=sys.stderr)
                 if simulated:
                     progress.console.print(f"running on {backend.description}")
                 comparison = run_comparison(
@@ -618,11 +630,10 @@ def _report(args, console: Console) -> int:
 
 def _sweep(args, console: Console) -> int:
     from ecosystem.experiments.sweep import plan_sweep, run_sweep
-    from ecosystem.runs.backends import open_backend
+    from ecosystem.runs.backends import check_workers, open_backend
     from ecosystem.runs.results import RunInterrupted
 
-    if args.workers is not None and args.workers < 0:
-        raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
+    check_workers(args.workers)
     plan = plan_sweep(
         args.scenario,
         out=args.out,
@@ -666,14 +677,12 @@ def _sweep(args, console: Console) -> int:
     workers, address = (args.workers, args.address) if to_run else (0, None)
     with stop_on_sigterm():
         try:
-            if to_run and address is None:
-                local = (os.cpu_count() or 1) if workers is None else workers
-                _print_estimate(console, plan, max(1, local))
             with open_backend(workers, address, runs=to_run) as backend:
-                if to_run and address is not None:
-                    _print_estimate(console, plan, backend.slots)
+                if backend.note:
+                    print(backend.note, file=sys.stderr)
                 if to_run:
                     console.print(f"running on {backend.description}")
+                    _print_estimate(console, plan, backend)
                 with progress:
                     task = progress.add_task("runs", total=to_run, failed="")
                     run_sweep(plan, backend, progress=advance, command=command)
@@ -710,17 +719,25 @@ def _sweep_shape(plan) -> str:
     return " x ".join(parts)
 
 
-def _print_estimate(console: Console, plan, slots: int) -> None:
+def _print_estimate(console: Console, plan, backend) -> None:
     from ecosystem.experiments.sweep import estimate_wall_time
 
-    seconds, note = estimate_wall_time(plan, slots)
+    seconds, note = estimate_wall_time(
+        plan, backend.slots, startup=backend.startup_s, parallel=backend.parallel
+    )
     if seconds is None:
         console.print(note)
         return
-    wall = dt.timedelta(seconds=round(seconds))
+    slots = backend.slots
     console.print(
-        f"estimated wall time {wall} on {slots} worker{'' if slots == 1 else 's'}, {note}"
+        f"estimated wall time {_duration(seconds)} on {slots} worker{'' if slots == 1 else 's'}: "
+        f"{note}"
     )
+
+
+def _duration(seconds: float) -> str:
+    """``12.3 s`` under a minute, else ``h:mm:ss``."""
+    return f"{seconds:.1f} s" if seconds < 60 else str(dt.timedelta(seconds=round(seconds)))
 
 
 def _economy_line(frame) -> str:

@@ -33,11 +33,13 @@ from ecosystem.runs.store import RunIdentity, code_version
 from ecosystem.scenario import Scenario, ScenarioError
 
 __all__ = [
+    "MAX_WORKERS",
     "Backend",
     "DaskBackend",
     "InProcess",
     "PlannedRun",
     "RunOutcome",
+    "check_workers",
     "execute_run",
     "one_line",
     "open_backend",
@@ -56,6 +58,8 @@ spinning. It replaces Dask's default, whose ``MALLOC_TRIM_THRESHOLD_`` slows run
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 """The highest mmap threshold glibc's own adjustment reaches on 64-bit systems (bytes)."""
 CONNECT_TIMEOUT = "20s"
+MAX_WORKERS = 1024
+"""The most local worker processes ``--workers`` may ask for."""
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 """glibc's ``mallopt`` parameter numbers (malloc.h)."""
 
@@ -88,7 +92,8 @@ def execute_run(
     The run directory's writer lock is held throughout: a directory that another process is
     writing is not touched (a ``failed`` outcome says who). A directory that already holds
     this complete, whole run is kept; a run cut short there resumes from its checkpoint
-    (or starts again without one), and a corrupt one is done again. A process whose code version differs from the one the run was planned
+    (or starts again without one), and a corrupt one is done again. A process whose
+    code version differs from the one the run was planned
     with does not run it. An exception inside the run becomes a ``failed`` outcome with its
     type and first line.
     """
@@ -138,35 +143,59 @@ def open_backend(
 ) -> Iterator[Backend]:
     """Where the runs go: ``address`` (an existing Dask scheduler), ``workers=0`` (this process,
     one run after another) or a local Dask cluster of ``workers`` single-threaded processes
-    (default: one per core, at most one per run).
+    (default: one per core), never more processes than runs to do.
 
     ``runs``, the number of runs to do when known: with none, nothing is started; with one
     and no ``workers`` or ``address``, it runs in this process (a cluster would only add its
-    start-up). Closing the backend cancels unfinished runs and stops a local cluster.
+    start-up). More ``workers`` than cores is allowed (the backend's ``note`` says that they
+    share the cores); more than :data:`MAX_WORKERS` is refused. Closing the backend cancels
+    unfinished runs and stops a local cluster.
     """
     if workers is not None and address is not None:
         raise ScenarioError("--workers and --address exclude each other: choose one")
-    if workers is not None and workers < 0:
-        raise ScenarioError(f"--workers must be >= 0 (0: in this process), got {workers}")
+    check_workers(workers)
     here = workers == 0 or (
         address is None and runs is not None and (runs == 0 or (workers is None and runs == 1))
     )
     if here:
         yield InProcess()
         return
-    local = workers or min(os.cpu_count() or 1, runs or os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    local = workers or cores
+    if runs is not None:
+        local = min(local, runs)
     backend = DaskBackend(local, address)
+    if address is None and workers is not None and workers > cores:
+        backend.note = (
+            f"warning: --workers {workers} is more than the {cores} cores here; "
+            f"{local} worker process{'' if local == 1 else 'es'} share them"
+        )
     try:
         yield backend
     finally:
         backend.close()
 
 
+def check_workers(workers: int | None) -> None:
+    """Refuse a ``--workers`` count below 0 or above :data:`MAX_WORKERS` (one line)."""
+    if workers is not None and not 0 <= workers <= MAX_WORKERS:
+        raise ScenarioError(
+            f"--workers must be from 0 to {MAX_WORKERS} (0: in this process), got {workers}"
+        )
+
+
 class Backend:
     """Runs planned runs somewhere and yields ``(run, outcome)`` as each finishes."""
 
     slots: int = 1
+    """How many runs it takes at once."""
+    parallel: int = 1
+    """How many of them really go at the same time (a local cluster: at most one per core)."""
     description: str = ""
+    note: str | None = None
+    """A warning about how it was set up, for the user (one line), or None."""
+    startup_s: float = 0.0
+    """Seconds it took to start: a local cluster with its workers' imports, or connecting."""
 
     def run(
         self, runs: Sequence[PlannedRun], command: str = "", progress: StepProgress | None = None
@@ -196,6 +225,7 @@ class DaskBackend(Backend):
         self.cluster = None
         self.client = None
         self.futures: list = []
+        started = time.perf_counter()
         if address is not None:
             try:
                 self.client = Client(address, timeout=CONNECT_TIMEOUT)
@@ -204,7 +234,8 @@ class DaskBackend(Backend):
                 raise ScenarioError(
                     f"--address {address}: no Dask scheduler there ({message})"
                 ) from None
-            self.slots = sum(self.client.nthreads().values())
+            self.slots = self.parallel = sum(self.client.nthreads().values())
+            self.startup_s = time.perf_counter() - started
             self.description = f"the Dask scheduler at {address} ({self.slots} worker threads)"
             return
         # The nannies set their workers' environment in this process before spawning them;
@@ -220,10 +251,15 @@ class DaskBackend(Backend):
             )
         try:
             self.client = Client(self.cluster)
+            # Unpickling this function imports this module, and with it torch and the runner,
+            # in every worker: the first runs then cost what the later ones do.
+            self.client.run(_ready)
         except BaseException:
             self.close()
             raise
+        self.startup_s = time.perf_counter() - started
         self.slots = workers
+        self.parallel = min(workers, os.cpu_count() or 1)
         self.description = f"a local Dask cluster of {workers} single-threaded processes"
 
     def run(self, runs, command="", progress=None):
@@ -283,6 +319,10 @@ def unfreeze_malloc() -> None:
         return
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
     mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX)
+
+
+def _ready() -> None:
+    """Run on each new local worker: it returns once the worker has imported this module."""
 
 
 def one_line(exc: BaseException) -> str:

@@ -57,7 +57,8 @@ def describe_writer(owner: dict | None) -> str:
     """A lock holder as text: ``process 123 on host (since ...)``."""
     if not owner:
         return "another process"
-    return f"process {owner.get('pid', '?')} on {owner.get('host', '?')} (since {owner.get('since', '?')})"
+    pid, host, since = (owner.get(key, "?") for key in ("pid", "host", "since"))
+    return f"process {pid} on {host} (since {since})"
 
 
 def _read_owner(directory: Path) -> dict | None:

@@ -186,8 +186,7 @@ def read_record(path: str | Path, kind: type[R], what: str | None = None) -> R:
         got = "" if isinstance(given, dict | list) else f" (got {str(given)[:60]!r})"
         field = f" {where}:" if where else ""
         raise ResultFileError(
-            f"{label}: {path.name} is not a valid {kind.kind_label}:{field} "
-            f"{first['msg']}{got}"
+            f"{label}: {path.name} is not a valid {kind.kind_label}:{field} {first['msg']}{got}"
         ) from None
     except RecursionError:
         raise ResultFileError(f"{label}: {path.name} is nested too deeply") from None

@@ -69,8 +69,8 @@ __all__ = [
     "RunWriter",
     "StepRows",
     "atomic_write_bytes",
-    "clear_run_directory",
     "atomic_write_text",
+    "clear_run_directory",
     "file_mode",
     "is_run_directory",
     "read_manifest",
@@ -208,7 +208,9 @@ class RunWriter:
             self.rows_per_step = {
                 step: rows for step, rows in manifest.rows_per_step.items() if step <= resume.step
             }
-            self.checkpoint = None if manifest.checkpoint is None else manifest.checkpoint.model_dump()
+            self.checkpoint = (
+                None if manifest.checkpoint is None else manifest.checkpoint.model_dump()
+            )
             self._started_at = manifest.started_at or self._started_at
             self._earlier_seconds = manifest.wall_time_s or 0.0
             earlier = manifest.model_extra.get("commands") if manifest.model_extra else None
@@ -394,7 +396,9 @@ def read_timeseries(directory: str | Path) -> pd.DataFrame:
         manifest = read_manifest(directory)
     except FileNotFoundError:
         manifest = None
-    if final.exists() and (manifest is None or manifest.get("checksums") or not _has_parts(directory)):
+    if final.exists() and (
+        manifest is None or manifest.get("checksums") or not _has_parts(directory)
+    ):
         if manifest is not None:
             _check_sums(directory, manifest, (TIMESERIES,))
         return _read_table(directory, final).to_pandas()
@@ -457,7 +461,9 @@ class RunStatus:
             return f"run {directory} is corrupt: {self.problem}"
         steps = f"{self.steps_completed} of {self.steps_planned + 1} steps"
         if self.status == "running" and self.writer:
-            return f"run {directory} is running ({steps}, written by {describe_writer(self.writer)})"
+            return (
+                f"run {directory} is running ({steps}, written by {describe_writer(self.writer)})"
+            )
         return f"run {directory} is {self.status} ({steps})"
 
     def refusal(self, directory: str | Path) -> str:

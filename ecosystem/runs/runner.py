@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 DEFAULT_CHECKPOINT_EVERY = 10
-"""Steps between checkpoints: the baseline's overhead stays under 5% (benchmarks/bench_checkpoint.py)."""
+"""Steps between checkpoints: the baseline spends under 5% of its time saving them
+(benchmarks/bench_checkpoint.py)."""
 
 ProgressCallback = Callable[[int, StepRows], None]
 Existing = Literal["refuse", "replace", "resume"]
@@ -115,7 +116,9 @@ def run_scenario(
     drawable sample of its final web (:mod:`ecosystem.runs.network`).
     """
     if checkpoint_every < 0:
-        raise ValueError(f"--checkpoint-every must be >= 0 (0: no checkpoints), got {checkpoint_every}")
+        raise ValueError(
+            f"--checkpoint-every must be >= 0 (0: no checkpoints), got {checkpoint_every}"
+        )
     out = Path(out)
     with writer_lock(out):
         resumed: Resumed | None = None
@@ -134,8 +137,15 @@ def run_scenario(
             while (item := state.advance()) is not None:
                 step, rows = item
                 writer.write_step(step, rows)
-                if checkpoint_every and step > last and step % checkpoint_every == 0 and step < scenario.steps:
-                    writer.write_checkpoint(step, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+                if (
+                    checkpoint_every
+                    and step > last
+                    and step % checkpoint_every == 0
+                    and step < scenario.steps
+                ):
+                    writer.write_checkpoint(
+                        step, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+                    )
                 if progress is not None:
                     progress(step, rows)
             model = getattr(state, "model", None)
@@ -173,7 +183,9 @@ def resumable_scenario(directory: str | Path) -> Scenario:
     try:
         state = run_status(directory)
     except FileNotFoundError:
-        raise ScenarioError(f"--resume {directory}: not a run directory (no manifest.json)") from None
+        raise ScenarioError(
+            f"--resume {directory}: not a run directory (no manifest.json)"
+        ) from None
     manifest = state.manifest
     if state.status == "complete":
         raise ScenarioError(f"--resume {directory}: the run is already complete")
@@ -219,7 +231,9 @@ def _resume_point(out: Path, scenario: Scenario) -> tuple[Resumed | None, Simula
             raise CorruptRun(f"run {out} is corrupt: {CHECKPOINT} does not match its checksum")
         state = pickle.loads(path.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, CorruptRun):
-        warnings.warn(f"run {out}: its checkpoint cannot be used; the run starts again", stacklevel=3)
+        warnings.warn(
+            f"run {out}: its checkpoint cannot be used; the run starts again", stacklevel=3
+        )
         return None, None
     return Resumed(manifest, manifest.checkpoint.step), state
 

@@ -68,6 +68,7 @@ SOURCE_FOLDERS = ("ecosystem", "models", "scenarios")
 HASH_CHARS = 12
 GIT_TIMEOUT_S = 5
 
+
 @dataclass(frozen=True)
 class RunIdentity:
     """What makes two runs the same run: the resolved scenario's hash (seed included) and the

@@ -206,7 +206,8 @@ class LabSimulation:
 
 
 def lab_steps(scenario: Scenario) -> Iterator[tuple[int, StepRows]]:
-    """Run a lab scenario: per generation, the tidy rows of every metric (:class:`LabSimulation`)."""
+    """Run a lab scenario: per generation, the tidy rows of every metric
+    (:class:`LabSimulation`)."""
     simulation = LabSimulation(scenario)
     while (item := simulation.advance()) is not None:
         yield item

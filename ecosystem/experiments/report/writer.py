@@ -10,6 +10,8 @@ PNGs are also written to a folder next to it.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -78,8 +80,10 @@ def write_report(
 
     ``window``: end of run = the mean over this many last steps (default: the
     comparison's own window, else 12). Nothing is written when ``path`` is not a
-    readable results directory. Runs that are not complete (interrupted, failed, corrupt)
-    are refused unless ``allow_incomplete``; then the page flags them.
+    readable results directory, and a report that cannot be written (a full disk) leaves
+    nothing behind: the directories it made and the figures it added are removed, and its
+    ``OSError`` names the path it was writing. Runs that are not complete (interrupted,
+    failed, corrupt) are refused unless ``allow_incomplete``; then the page flags them.
     """
     if window is not None and window < 1:
         raise ValueError(f"--window must be >= 1, got {window}")
@@ -87,6 +91,37 @@ def write_report(
     kind = report_kind(path)
     page, folder = report_paths(path, out)
     build = {"run": run_content, "compare": compare_content, "sweep": sweep_content}[kind]
-    content = build(path, folder, window, allow_incomplete)
-    atomic_write_text(page, page_html(content, path, kind))
+    new_directories = {_first_missing(page.parent), _first_missing(folder)} - {None}
+    old_figures = set(folder.iterdir()) if folder.is_dir() else set()
+    target = folder
+    try:
+        content = build(path, folder, window, allow_incomplete)
+        target = page
+        atomic_write_text(page, page_html(content, path, kind))
+    except BaseException as exc:
+        _remove_new(new_directories, folder, old_figures)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
+        raise
     return Report(path, kind, page, content.figures)
+
+
+def _first_missing(directory: Path) -> Path | None:
+    """The outermost of ``directory`` and its parents that does not exist yet, if any."""
+    missing = None
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_new(directories: set[Path | None], folder: Path, old_figures: set[Path]) -> None:
+    """Remove what a failed report created: the directories it made and new figure files."""
+    for directory in directories:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+    if folder.is_dir():
+        for entry in set(folder.iterdir()) - old_figures:
+            with contextlib.suppress(OSError):
+                entry.unlink()
