@@ -36,6 +36,12 @@ is its number of items; everything else done to a batch goes through the store.
 6. **Construction.** ``name`` (its key in :data:`ecosystem.world.worlds.WORLDS`, the value of
    the scenario's ``world`` field) and the class method ``from_scenario(scenario, generator)``,
    which draws the world from its own scenario section with ``generator``.
+7. **Checkpoints.** The world, its store, its batches and the models that apply must pickle
+   and unpickle to the same state (tensors, arrays, generators; no open files, threads or
+   lambdas), because a run's checkpoint is the pickled simulation
+   (:class:`ecosystem.runs.runner.Simulation`) and ``ecosystem run --resume`` must give
+   byte-identical output. ``tests/test_reliability.py`` kills and resumes a run of every
+   registered world.
 """
 
 from __future__ import annotations
