@@ -188,3 +188,86 @@ def test_a_name_that_is_not_a_safe_slug_is_refused(name):
 
 def test_a_safe_slug_name_is_accepted():
     assert load_scenario("baseline", ["name='my-run_2.v3'"]).name == "my-run_2.v3"
+
+
+DEEP = 50_000
+
+
+@pytest.mark.parametrize(
+    "text", [f"x = {'[' * DEEP}{']' * DEEP}\n", f"x = {'{a=' * DEEP}1{'}' * DEEP}\n"]
+)
+def test_a_file_nested_too_deeply_is_one_line_naming_it(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert (
+        str(err.value) == f"scenario file {path}: invalid TOML: arrays or tables nested too deeply"
+    )
+
+
+def test_an_override_nested_too_deeply_is_one_line_naming_it():
+    with pytest.raises(ScenarioError, match=r"^override 'lab\.bias': .* nested too deeply$"):
+        load_scenario("accumulate", [f"lab.bias={'[' * DEEP}{']' * DEEP}"])
+
+
+def test_a_long_extends_chain_is_refused_at_the_limit(tmp_path):
+    from ecosystem.scenario.loading import MAX_EXTENDS_DEPTH
+
+    def chain(length: int) -> None:
+        for i in range(length):
+            (tmp_path / f"c{i}.toml").write_text(f'extends = "c{i + 1}.toml"\n')
+        (tmp_path / f"c{length}.toml").write_text("steps = 3\n")
+
+    chain(MAX_EXTENDS_DEPTH)  # c1 .. c32: 32 levels above c0
+    assert load_scenario(tmp_path / "c0.toml").steps == 3
+    chain(MAX_EXTENDS_DEPTH + 1)
+    with pytest.raises(ScenarioError, match="more than 32 levels"):
+        load_scenario(tmp_path / "c0.toml")
+    chain(1500)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tmp_path / "c0.toml")
+    message = str(err.value)
+    assert message.startswith("scenario 'c0': 'extends' goes more than 32 levels deep")
+    assert "at most 32 levels" in message and "\n" not in message
+
+
+def test_a_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b'steps = 3\ndescription = "caf\xe9"\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value).startswith(
+        f"scenario file {path}: not UTF-8 text (byte 0xe9 at position 28)"
+    )
+
+
+def test_a_file_that_cannot_be_read_names_the_file(tmp_path, monkeypatch):
+    folder = tmp_path / "x.toml"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match=rf"^scenario file {folder}: not a file"):
+        load_scenario(folder)
+    with pytest.raises(ScenarioError, match=rf"^scenario file {folder}: not a file"):
+        load_scenario(str(tmp_path / "x"))
+    path = tmp_path / "locked.toml"
+    path.write_text("steps = 3\n")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value) == f"scenario file {path}: cannot be read (Permission denied)"
+
+
+@pytest.mark.parametrize(("line", "shown"), [('extends = ""', "''"), ("extends = 3", "3")])
+def test_an_empty_or_non_text_extends_says_what_extends_must_be(tmp_path, line, shown):
+    path = tmp_path / "child.toml"
+    path.write_text(f"{line}\nsteps = 3\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value) == (
+        "scenario 'child': extends must be a scenario name or the path of a .toml file "
+        f"(relative to child.toml), got {shown}"
+    )
