@@ -271,3 +271,22 @@ def test_an_empty_or_non_text_extends_says_what_extends_must_be(tmp_path, line, 
         "scenario 'child': extends must be a scenario name or the path of a .toml file "
         f"(relative to child.toml), got {shown}"
     )
+
+
+def test_a_table_override_on_a_section_merges_into_it(tmp_path):
+    (tmp_path / "s.toml").write_text(
+        'extends = "accumulate"\n[culture]\ndim = 3\nreference_size = 400\n'
+    )
+    s = load_scenario(tmp_path / "s.toml", ["culture={topics=5}"])
+    assert (s.culture.topics, s.culture.dim, s.culture.reference_size) == (5, 3, 400)
+    assert s.culture.zipf == load_scenario(tmp_path / "s.toml").culture.zipf
+    model = load_scenario("baseline", ["companies.alpha.model={params={components=7}}"])
+    alpha = model.companies["alpha"].model
+    assert alpha.name == "gmm" and alpha.params["components"] == 7 and len(alpha.params) > 1
+    other = load_scenario("baseline", ['companies.alpha.model={name="kde"}'])
+    assert other.companies["alpha"].model.params == {}  # another model: replaced, as inherited
+    crawler = load_scenario("baseline", ["companies.alpha.crawler={params={}}"])
+    assert (
+        crawler.companies["alpha"].crawler.name
+        == load_scenario("baseline").companies["alpha"].crawler.name
+    )

@@ -44,7 +44,8 @@ def load_scenario(source: str | Path, overrides: typing.Sequence[str] = ()) -> S
     """Load a packaged scenario by name, or a TOML file by path, then apply overrides.
 
     Overrides are ``section.key=value`` strings; values are parsed as TOML
-    (``0.5``, ``true``, ``"text"``) and fall back to a bare string.
+    (``0.5``, ``true``, ``"text"``) and fall back to a bare string. A table value on a
+    section (``culture={topics=5}``) is merged into it, as ``extends`` merges.
     """
     raw, name = _read_with_parents(source, seen=())
     raw.setdefault("name", name)
@@ -182,6 +183,8 @@ def _apply_override(raw: dict, override: str) -> None:
         node = child
     if parts[-1] == "name" and node.get("name", value) != value:
         node.pop("params", None)  # another model: the inherited parameters do not apply
+    if isinstance(value, dict):  # a table on a section merges into it, as `extends` does
+        value = _merge(node, {parts[-1]: value})[parts[-1]]
     node[parts[-1]] = value
 
 
