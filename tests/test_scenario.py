@@ -290,3 +290,38 @@ def test_a_table_override_on_a_section_merges_into_it(tmp_path):
         crawler.companies["alpha"].crawler.name
         == load_scenario("baseline").companies["alpha"].crawler.name
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("culture.dim=true", "culture.dim: a number is required, got true; allowed: >= 1"),
+        ("culture.zipf=false", "culture.zipf: a number is required, got false; allowed: >= 0.0"),
+        ("seed=true", "seed: a number is required, got true"),
+        ("companies.alpha.bias=true", "companies.alpha.bias: a number is required, got true"),
+        ("policy.cap.ai_share_max=true", "policy.cap.ai_share_max: a number is required"),
+    ],
+)
+def test_a_boolean_is_not_a_number(override, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("baseline", [override])
+    assert message in str(err.value)
+
+
+def test_a_boolean_for_a_number_in_a_file_is_refused_and_booleans_still_work(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('extends = "baseline"\n[culture]\ndim = true\n')
+    with pytest.raises(ScenarioError, match=r"culture\.dim: a number is required, got true"):
+        load_scenario(path)
+    s = load_scenario("baseline", ["companies.alpha.enabled=false", "culture.dim=3"])
+    assert s.companies["alpha"].enabled is False and s.culture.dim == 3
+    with pytest.raises(ValueError, match="a number is required"):
+        s.culture.dim = True  # assignment is validated too
+
+
+def test_every_packaged_and_test_scenario_still_loads():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).parent / "data").glob("*.toml"))
+    for source in [*available_scenarios(), *files]:
+        assert load_scenario(source).steps >= 1

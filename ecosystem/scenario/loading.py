@@ -211,7 +211,9 @@ def _describe_error(error: ErrorDetails) -> str:
         return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error":
-        return f"{path}: {message}" if path else message
+        constraint = _constraint_text(loc) if path and "allowed" not in message else ""
+        text = f"{path}: {message}" if path else message
+        return text + (f"; allowed: {constraint}" if constraint else "")
     constraint = _constraint_text(loc)
     got = f" (got {error.get('input')!r})" if "input" in error else ""
     return f"{path}: {message}{got}" + (f"; allowed: {constraint}" if constraint else "")
