@@ -287,3 +287,26 @@ def test_an_override_nested_too_deeply_is_one_line_from_the_real_cli(tmp_path):
     expected = "error: override 'lab.bias': the value has arrays or tables nested too deeply\n"
     assert done.stderr == expected
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "baseline", "--bogus"], "unrecognized arguments: --bogus (see 'ecosystem run"),
+        (
+            ["run", "baseline", "extra"],
+            "unrecognized arguments: extra (see 'ecosystem run --help')",
+        ),
+        (["show", "baseline", "--x", "1"], "unrecognized arguments: --x 1 (see 'ecosystem show"),
+        (["sweep", "baseline", "--out", "o", "--bogus"], "(see 'ecosystem sweep --help')"),
+        (["run", "baseline", "--seed", "x"], "invalid int value: 'x' (see 'ecosystem run --help')"),
+        (["run"], "required: scenario (see 'ecosystem run --help')"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_a_usage_error_is_one_line_pointing_to_the_commands_help(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert message in _one_line_error(capsys, argv)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "o").exists()
