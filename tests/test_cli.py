@@ -192,7 +192,7 @@ def test_schema_reference_is_generated_and_up_to_date(capsys):
 
     assert main(["schema"]) == 0
     text = capsys.readouterr().out
-    assert "| `lab.bias` | float | `1.0` | > 0.0 and <= 1.0 |" in text
+    assert "| `lab.bias` | float | `1.0` | >= 0.01 and <= 1.0 |" in text
     assert "`companies.<name>.crawl_budget`" in text
     doc = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
     assert doc.read_text() == schema_markdown(), "regenerate: ecosystem schema > docs/scenarios.md"

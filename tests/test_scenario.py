@@ -54,7 +54,7 @@ def test_bad_value_names_field_and_range():
     with pytest.raises(ScenarioError) as err:
         load_scenario("accumulate", ["lab.bias=1.5"])
     message = str(err.value)
-    assert "lab.bias" in message and "> 0.0 and <= 1.0" in message and "1.5" in message
+    assert "lab.bias" in message and ">= 0.01 and <= 1.0" in message and "1.5" in message
 
 
 def test_bad_choice_lists_allowed_values():
@@ -116,7 +116,7 @@ def test_every_field_is_documented():
     for doc in docs:
         assert doc.description, doc.path
     bias = next(d for d in docs if d.path == "lab.bias")
-    assert bias.allowed == "> 0.0 and <= 1.0" and bias.default == 1.0
+    assert bias.allowed == ">= 0.01 and <= 1.0" and bias.default == 1.0
     assert next(d for d in docs if d.path == "lab.n_real").unit == "items"
     assert "'replace'" in next(d for d in docs if d.path == "lab.data").allowed
 
@@ -325,3 +325,12 @@ def test_every_packaged_and_test_scenario_still_loads():
     files = sorted((Path(__file__).parent / "data").glob("*.toml"))
     for source in [*available_scenarios(), *files]:
         assert load_scenario(source).steps >= 1
+
+
+@pytest.mark.parametrize("override", ["companies.alpha.bias=5e-324", "companies.alpha.bias=0.001"])
+def test_a_company_bias_below_the_bound_is_refused_when_the_scenario_loads(override):
+    with pytest.raises(ScenarioError, match=r"companies\.alpha\.bias: .* >= 0\.01 and <= 1\.0"):
+        load_scenario("baseline", [override])
+    assert load_scenario("baseline", ["companies.alpha.bias=0.01"]).companies["alpha"].bias == 0.01
+    with pytest.raises(ScenarioError, match=r"lab\.bias: Input should be greater than or equal"):
+        load_scenario("accumulate", ["lab.bias=1e-300"])

@@ -159,7 +159,7 @@ class LabSettings(Section):
     bias: float = setting(
         1.0,
         "Sampling bias lambda: 1 is unbiased; smaller trades diversity for quality",
-        gt=0.0,
+        ge=0.01,
         le=1.0,
     )
     data: Literal["replace", "accumulate", "accumulate_subsample"] = setting(
@@ -492,7 +492,7 @@ class CompanySettings(Section):
         le=1.0,
     )
     bias: float = setting(
-        1.0, "Sampling bias lambda of its published output (1: unbiased)", gt=0.0, le=1.0
+        1.0, "Sampling bias lambda of its published output (1: unbiased)", ge=0.01, le=1.0
     )
     pages_per_month: float = setting(
         100.0,
