@@ -194,6 +194,8 @@ def test_schema_reference_is_generated_and_up_to_date(capsys):
     text = capsys.readouterr().out
     assert "| `lab.bias` | float | `1.0` | >= 0.01 and <= 1.0 |" in text
     assert "`companies.<name>.crawl_budget`" in text
+    assert "## Model parameters" in text and "### `kde`" in text
+    assert "| `components` | int | `50` | an integer >= 1 and <= 1000 | Mixture components" in text
     doc = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
     assert doc.read_text() == schema_markdown(), "regenerate: ecosystem schema > docs/scenarios.md"
 
@@ -310,3 +312,17 @@ def test_a_usage_error_is_one_line_pointing_to_the_commands_help(
     monkeypatch.chdir(tmp_path)
     assert message in _one_line_error(capsys, argv)
     assert not (tmp_path / "runs").exists() and not (tmp_path / "o").exists()
+
+
+def test_a_bad_model_parameter_fails_before_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "baseline", "--steps", "2"]
+    err = _one_line_error(capsys, [*argv, "--set", "companies.alpha.model.params.components=-3"])
+    assert err.startswith("error: scenario 'baseline': companies.alpha.model.params.components: ")
+    assert "(got -3); allowed: an integer >= 1 and <= 1000" in err
+    out = tmp_path / "x"
+    err = _one_line_error(
+        capsys, [*argv, "--set", "companies.alpha.bias=5e-324", "--out", str(out)]
+    )
+    assert "companies.alpha.bias: Input should be greater than or equal to 0.01" in err
+    assert not (tmp_path / "runs").exists() and not out.exists()

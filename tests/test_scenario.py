@@ -334,3 +334,41 @@ def test_a_company_bias_below_the_bound_is_refused_when_the_scenario_loads(overr
     assert load_scenario("baseline", ["companies.alpha.bias=0.01"]).companies["alpha"].bias == 0.01
     with pytest.raises(ScenarioError, match=r"lab\.bias: Input should be greater than or equal"):
         load_scenario("accumulate", ["lab.bias=1e-300"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["companies.alpha.model.params.components=-3"],
+            "companies.alpha.model.params.components: Input should be greater than or equal to 1 "
+            "(got -3); allowed: an integer >= 1 and <= 1000",
+        ),
+        (
+            ["companies.alpha.model.params.components=abc"],
+            "companies.alpha.model.params.components: Input should be a valid integer (got 'abc')",
+        ),
+        (
+            ["companies.alpha.model.params.max_iter=0"],
+            "companies.alpha.model.params.max_iter: Input should be greater than or equal to 1",
+        ),
+        (
+            ["companies.alpha.model.name=kde", "companies.alpha.model.params.max_points=0"],
+            "companies.alpha.model.params.max_points: Input should be greater than or equal to 1",
+        ),
+        (
+            ["companies.alpha.model.params.compnents=5"],
+            "companies.alpha.model.params.compnents: unknown parameter of model 'gmm'; did you "
+            "mean 'components'? allowed: components, max_iter, tol, reg_covar, warm_start, init",
+        ),
+    ],
+)
+def test_model_parameters_are_checked_when_the_scenario_loads(overrides, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario("baseline", overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_lab_model_parameters_are_checked_too():
+    with pytest.raises(ScenarioError, match=r"'accumulate': model\.params\.tol: .*finite number"):
+        load_scenario("accumulate", ["model.params.tol=nan"])

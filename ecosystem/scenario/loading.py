@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ecosystem.scenario.description import choices_text, range_text, section_of
-from ecosystem.scenario.schema import Scenario, _unknown
+from ecosystem.scenario.schema import MODEL_PARAMETER_ERROR, Scenario, _unknown
 
 __all__ = ["ScenarioError", "available_scenarios", "load_scenario"]
 
@@ -209,6 +209,9 @@ def _describe_error(error: ErrorDetails) -> str:
         guess = difflib.get_close_matches(loc[-1], allowed, n=1)
         hint = f"; did you mean '{'.'.join((*loc[:-1], guess[0]))}'?" if guess else ""
         return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
+    if error["type"] == MODEL_PARAMETER_ERROR:  # a declared parameter of a model
+        context = error.get("ctx", {})
+        return f"{path}.{context['parameter']}: {context['reason']}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error":
         constraint = _constraint_text(loc) if path and "allowed" not in message else ""
