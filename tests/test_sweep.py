@@ -299,6 +299,23 @@ def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path,
         (["--range", "web.homophily=0:1"], "--range needs --sample lhs:N"),
         (["--sample", "sobol:4", "--range", "web.homophily=0:1"], "allowed: lhs:N"),
         (["--sample", "lhs:0", "--range", "web.homophily=0:1"], "N must be an integer >= 1"),
+        (
+            ["--sample", "lhs:99999999999", "--range", "culture.dim=2:4"],
+            "--sample 'lhs:99999999999': N must be at most 100000 sample points",
+        ),
+        (["--sample", "lhs:" + "9" * 5000, "--range", "culture.dim=2:4"], "N must be at most"),
+        (
+            ["--seeds", "1000000000000"],
+            "the sweep would be 1000000000000 runs (1000000000000 seed(s)); allowed: at most "
+            "100000 runs",
+        ),
+        (
+            [
+                *("--grid", "web.homophily=0.1,0.2,0.3", "--sample", "lhs:50000"),
+                *("--range", "creators.adoption=0.1:0.5", "--seeds", "2"),
+            ],
+            "the sweep would be 300000 runs (3 grid points x 50000 sample points x 2 seed(s))",
+        ),
         (["--sample", "lhs:4", "--range", "web.homophily=0.9:0.1"], "low must be below high"),
         (["--sample", "lhs:4", "--range", "web.homophily=a:b"], "must look like section.key=low"),
         (["--sample", "lhs:4", "--range", "web.homophily=0:2"], "web.homophily: Input should be"),
