@@ -1,11 +1,23 @@
 """Generative models retrained generation after generation, behind one protocol and a registry.
 
-Core objects: `GenerativeModel` (the protocol), `make` / `available` / `register` (the registry).
+Core objects: `GenerativeModel` (the protocol), `make` / `available` / `register` (the registry),
+`params_schema` / `validate_params` (the parameters each model declares, a `ModelParams`).
 Importing the package registers "gaussian", "gmm" and "kde".
 """
 
 from models import gaussian, gmm, kde  # noqa: F401 (imported so that they register)
 from models.base import GenerativeModel, NotFittedError
-from models.registry import available, make, register
+from models.params import ModelParams, ParameterError
+from models.registry import available, make, params_schema, register, validate_params
 
-__all__ = ["GenerativeModel", "NotFittedError", "available", "make", "register"]
+__all__ = [
+    "GenerativeModel",
+    "ModelParams",
+    "NotFittedError",
+    "ParameterError",
+    "available",
+    "make",
+    "params_schema",
+    "register",
+    "validate_params",
+]

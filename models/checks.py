@@ -10,6 +10,7 @@ random states as they were.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import random as python_random  # its state is read and restored, never drawn from
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from models.base import GenerativeModel, NotFittedError, missing_methods
+from models.params import ModelParams, ParameterError, check_params
 from models.registry import make
 
 __all__ = ["CHECKS", "ModelCheckError", "ModelFactory", "check_data", "check_model"]
@@ -159,6 +161,51 @@ def check_protocol(factory: ModelFactory, data: torch.Tensor) -> None:
     missing = missing_methods(type(model))
     _require(not missing, f"{type(model).__name__} does not define {', '.join(missing)}")
     _require(isinstance(model, GenerativeModel), "not an instance of GenerativeModel")
+
+
+@_check
+def check_declares_parameters(factory: ModelFactory, data: torch.Tensor) -> None:
+    """The model's class declares its constructor's parameters: a `Params` class (a
+    `models.params.ModelParams`) with a described field per parameter and the constructor's
+    defaults, which validate, as do the parameters the model was built with."""
+    model = factory()
+    cls = type(model)
+    schema = getattr(cls, "Params", None)
+    _require(
+        isinstance(schema, type) and issubclass(schema, ModelParams),
+        f"{cls.__name__} declares no parameters (a Params class, a models.params.ModelParams)",
+    )
+    assert isinstance(schema, type) and issubclass(schema, ModelParams)  # for type checkers
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if name != "self"
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    }
+    declared = schema.model_fields
+    _require(
+        set(declared) == set(defaults),
+        f"Params declares {', '.join(declared) or 'nothing'}; the constructor takes "
+        f"{', '.join(defaults) or 'nothing'}",
+    )
+    for name, field in declared.items():
+        _require(bool(field.description), f"parameter {name} has no description")
+        _require(
+            defaults[name] is inspect.Parameter.empty or field.default == defaults[name],
+            f"parameter {name}: declared default {field.default!r}, constructor default "
+            f"{defaults[name]!r}",
+        )
+    given = {
+        name: default
+        for name, default in defaults.items()
+        if default is not inspect.Parameter.empty
+    }
+    built = {name: getattr(model, name) for name in declared if hasattr(model, name)}
+    for what, params in (("the constructor's defaults", given), ("its parameters", built)):
+        try:
+            check_params(schema, params, model=cls.__name__)
+        except ParameterError as error:
+            raise _Failed(f"{what} do not validate: {error}") from None
 
 
 @_check

@@ -6,7 +6,7 @@ Core object: `GaussianModel` (registered as "gaussian"), the model of Shumailov 
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import torch
 
@@ -21,6 +21,7 @@ from models.base import (
     state_entries,
 )
 from models.gaussian_math import cholesky_factors, mixture_log_prob, sample_components
+from models.params import ModelParams, parameter
 from models.registry import register
 
 __all__ = ["GaussianModel"]
@@ -36,6 +37,14 @@ class GaussianModel:
     code, which makes the variance shrink in expectation every generation); "unbiased" divides
     by n - 1. `ridge` is added to the covariance diagonal after estimation.
     """
+
+    class Params(ModelParams):
+        """The constructor's parameters, declared."""
+
+        covariance: Literal["mle", "unbiased"] = parameter(
+            "mle", "Covariance estimator: divide the scatter by n (mle) or n - 1 (unbiased)"
+        )
+        ridge: float = parameter(0.0, "Added to the covariance's diagonal", ge=0.0, le=1e6)
 
     def __init__(self, covariance: str = "mle", ridge: float = 0.0) -> None:
         self.covariance = covariance

@@ -9,7 +9,7 @@ component's weighted zeroth, first and second moments.
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import torch
 
@@ -34,6 +34,7 @@ from models.gaussian_math import (
     quadratic_features,
     sample_components,
 )
+from models.params import ModelParams, parameter
 from models.registry import register
 
 __all__ = ["GaussianMixtureModel"]
@@ -62,6 +63,27 @@ class GaussianMixtureModel:
     w_k^(1/lambda) / sum_j w_j^(1/lambda) and each covariance shrinks to lambda * Sigma_k;
     lambda = 1 samples the fitted mixture exactly.
     """
+
+    class Params(ModelParams):
+        """The constructor's parameters, declared."""
+
+        components: int = parameter(
+            50, "Mixture components (at most one per training point is used)", ge=1, le=1000
+        )
+        max_iter: int = parameter(100, "Most EM passes per fit", ge=1, le=100_000)
+        tol: float = parameter(
+            1e-4,
+            "EM stops when the mean log-likelihood changes by less than this",
+            ge=0.0,
+            le=1e3,
+        )
+        reg_covar: float = parameter(1e-6, "Added to every covariance's diagonal", ge=0.0, le=1e6)
+        warm_start: bool = parameter(
+            False, "Start EM from the previous fit when its dimension and size match"
+        )
+        init: Literal["kmeans++", "random"] = parameter(
+            "kmeans++", "Initial seeds: k-means++ or uniformly random data points"
+        )
 
     # Fitted parameters, set by `fit` or `load_state_dict`.
     weights_: torch.Tensor

@@ -6,8 +6,9 @@ Core object: `KernelDensityModel` (registered as "kde").
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 
+import annotated_types
 import torch
 
 from models.base import (
@@ -23,6 +24,7 @@ from models.base import (
 )
 from models.categorical import draw_categorical, temperature_weights
 from models.gaussian_math import chunk_rows, logsumexp_columns_
+from models.params import ModelParams, parameter
 from models.registry import register
 
 __all__ = ["KernelDensityModel"]
@@ -46,6 +48,20 @@ class KernelDensityModel:
     leave-one-out density at x_i (computed once, lazily, and cached), and N(0, lambda h^2 I)
     noise is added. lambda = 1 picks points uniformly, i.e. samples the KDE exactly.
     """
+
+    class Params(ModelParams):
+        """The constructor's parameters, declared."""
+
+        bandwidth: (
+            Annotated[float, annotated_types.Ge(_MIN_BANDWIDTH), annotated_types.Le(1e6)]
+            | Literal["scott", "silverman"]
+        ) = parameter("scott", "Kernel bandwidth h: a number, or the rule that chooses it")
+        max_points: int = parameter(
+            20000,
+            "Most training points stored (a random subsample of larger data)",
+            ge=1,
+            le=1_000_000,
+        )
 
     # The leave-one-out log-densities of the stored points, None until first needed.
     _loo_log_density: torch.Tensor | None

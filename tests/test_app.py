@@ -197,12 +197,16 @@ def test_loading_a_missing_run_directory_shows_a_message(app):
     assert not app.exception
 
 
-def test_a_run_that_fails_shows_a_message(app, tmp_path):
-    _widget(app.text_area, "Other settings").set_value("companies.alpha.model.params.max_iter=0")
+def test_a_run_that_fails_shows_a_message(app, tmp_path, failing_fit):
+    _widget(app.text_area, "Other settings").set_value(failing_fit.override)
     app.run()
     _run(app)
     errors = [e.value for e in app.error]
-    assert errors and errors[0].startswith("The run failed: ValueError") and "max_iter" in errors[0]
+    assert (
+        errors
+        and errors[0].startswith("The run failed: ValueError")
+        and failing_fit.error in errors[0]
+    )
     (directory,) = [p for p in (tmp_path / "runs").iterdir()]
     assert json.loads((directory / "manifest.json").read_text())["status"] == "failed"
 

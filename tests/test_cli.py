@@ -6,11 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from ecosystem.interfaces.cli import main
 from ecosystem.runs.results import read_manifest, read_timeseries
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SMALL = [
     "--set",
@@ -185,14 +188,14 @@ def test_sigkill_leaves_readable_parts(tmp_path):
 
 
 def test_schema_reference_is_generated_and_up_to_date(capsys):
-    from pathlib import Path
-
     from ecosystem.scenario import schema_markdown
 
     assert main(["schema"]) == 0
     text = capsys.readouterr().out
-    assert "| `lab.bias` | float | `1.0` | > 0.0 and <= 1.0 |" in text
+    assert "| `lab.bias` | float | `1.0` | >= 0.01 and <= 1.0 |" in text
     assert "`companies.<name>.crawl_budget`" in text
+    assert "## Model parameters" in text and "### `kde`" in text
+    assert "| `components` | int | `50` | an integer >= 1 and <= 1000 | Mixture components" in text
     doc = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
     assert doc.read_text() == schema_markdown(), "regenerate: ecosystem schema > docs/scenarios.md"
 
@@ -229,3 +232,97 @@ def test_an_out_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2 and error.startswith("error: ") and "\n" not in error
     assert str(blocker) in error
+
+
+def _one_line_error(capsys, argv) -> str:
+    """Run ``ecosystem ARGV``: it must exit 2 with one line on stderr; returns that line."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # usage errors leave argparse by SystemExit
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err.strip()
+
+
+BAD_FILES = {
+    "deep-array.toml": ("x = " + "[" * 50_000 + "]" * 50_000).encode(),
+    "deep-table.toml": ("x = " + "{a=" * 50_000 + "1" + "}" * 50_000).encode(),
+    "binary.toml": b"\x89PNG\r\n\x1a\n\x00\x00",
+    "empty-extends.toml": b'extends = ""\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_a_bad_scenario_file_is_one_line_naming_it(tmp_path, monkeypatch, capsys, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(BAD_FILES[name])
+    for command in ("run", "show"):
+        err = _one_line_error(capsys, [command, name])
+        assert name.removesuffix(".toml") in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_directory_or_a_long_extends_chain_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.toml").mkdir()
+    assert "folder.toml: not a file" in _one_line_error(capsys, ["run", "folder.toml"])
+    for i in range(1500):
+        (tmp_path / f"c{i}.toml").write_text(f'extends = "c{i + 1}.toml"\n')
+    assert "more than 32 levels" in _one_line_error(capsys, ["run", "c0.toml"])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_override_nested_too_deeply_is_one_line_from_the_real_cli(tmp_path):
+    value = "[" * 50_000 + "]" * 50_000
+    done = subprocess.run(
+        [sys.executable, "-m", "ecosystem", "run", "accumulate", "--set", f"lab.bias={value}"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    expected = "error: override 'lab.bias': the value has arrays or tables nested too deeply\n"
+    assert done.stderr == expected
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "baseline", "--bogus"], "unrecognized arguments: --bogus (see 'ecosystem run"),
+        (
+            ["run", "baseline", "extra"],
+            "unrecognized arguments: extra (see 'ecosystem run --help')",
+        ),
+        (["show", "baseline", "--x", "1"], "unrecognized arguments: --x 1 (see 'ecosystem show"),
+        (["sweep", "baseline", "--out", "o", "--bogus"], "(see 'ecosystem sweep --help')"),
+        (["run", "baseline", "--seed", "x"], "invalid int value: 'x' (see 'ecosystem run --help')"),
+        (["run"], "required: scenario (see 'ecosystem run --help')"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_a_usage_error_is_one_line_pointing_to_the_commands_help(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert message in _one_line_error(capsys, argv)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "o").exists()
+
+
+def test_a_bad_model_parameter_fails_before_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "baseline", "--steps", "2"]
+    err = _one_line_error(capsys, [*argv, "--set", "companies.alpha.model.params.components=-3"])
+    assert err.startswith("error: scenario 'baseline': companies.alpha.model.params.components: ")
+    assert "(got -3); allowed: an integer >= 1 and <= 1000" in err
+    out = tmp_path / "x"
+    err = _one_line_error(
+        capsys, [*argv, "--set", "companies.alpha.bias=5e-324", "--out", str(out)]
+    )
+    assert "companies.alpha.bias: Input should be greater than or equal to 0.01" in err
+    assert not (tmp_path / "runs").exists() and not out.exists()

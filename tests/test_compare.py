@@ -221,20 +221,20 @@ def test_a_comparison_through_dask_gives_the_table_of_one_in_process(lab_compari
     pd.testing.assert_frame_equal(result.statistics, lab_comparison.statistics, check_exact=True)
 
 
-def test_a_failed_run_fails_the_comparison_after_the_others(tmp_path, capsys):
-    broken = ["--set", "companies.alpha.model.params.max_iter=0"]
+def test_a_failed_run_fails_the_comparison_after_the_others(tmp_path, capsys, failing_fit):
+    broken = ["--set", failing_fit.override]
     argv = ["compare", "tests/data/tiny-web.toml", "--steps", "1", "--seeds", "2"]
     assert main([*argv, *broken, "--workers", "0", "--quiet", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: 2 of 2 runs failed: ") and err.count("\n") == 1
-    assert "max_iter must be a positive integer" in err
+    assert failing_fit.error in err
     with pytest.raises(RunFailed):
         compare(
             ["tests/data/tiny-web.toml"],
             out=tmp_path,
             steps=1,
             seeds=1,
-            overrides=["companies.alpha.model.params.max_iter=0"],
+            overrides=[failing_fit.override],
         )
 
 

@@ -19,12 +19,21 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 import models
-from models import GenerativeModel, available, make
+from models import (
+    GenerativeModel,
+    ModelParams,
+    ParameterError,
+    available,
+    make,
+    params_schema,
+    validate_params,
+)
 from models.base import as_data, check_bias
 from models.checks import CHECKS, ModelCheckError, check_data, check_model
 from models.gaussian import GaussianModel
 from models.gmm import GaussianMixtureModel
 from models.kde import KernelDensityModel
+from models.params import describe_params
 
 FAST_PARAMS: dict[str, dict] = {
     "gaussian": {},
@@ -176,6 +185,14 @@ class ForgetfulModel(GaussianModel):
         return {**state, "covariance_": 2 * state["covariance_"]}
 
 
+class UndeclaredParameterModel(GaussianModel):
+    """Takes a constructor parameter that its Params do not declare."""
+
+    def __init__(self, covariance="mle", ridge=0.0, shrink=0.5) -> None:
+        super().__init__(covariance, ridge)
+        self.shrink = shrink
+
+
 class NoLogProbModel:
     """Fits and samples but has no log_prob, state_dict or load_state_dict."""
 
@@ -195,7 +212,11 @@ class NoLogProbModel:
         (IgnoresBiasModel, {"check_bias_bounds"}),
         (CentresInPlaceModel, {"check_fit_does_not_mutate_input"}),
         (ForgetfulModel, {"check_state_dict_round_trip"}),
-        (NoLogProbModel, {"check_protocol", "check_log_prob_contract"}),
+        (UndeclaredParameterModel, {"check_declares_parameters"}),
+        (
+            NoLogProbModel,
+            {"check_protocol", "check_log_prob_contract", "check_declares_parameters"},
+        ),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else "",
 )
@@ -285,6 +306,55 @@ def test_bad_hyperparameters_fail_at_fit_not_construction(name, params, message,
     model = make(name, **params)  # scikit-learn contract: the constructor only stores
     with pytest.raises(ValueError, match=message):
         model.fit(small_data, generator=seeded(0))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "parameter"),
+    [(name, params, message) for name, cases in BAD_PARAMS.items() for params, message in cases],
+)
+def test_declared_parameters_refuse_what_fit_refuses_naming_the_parameter(name, params, parameter):
+    with pytest.raises(ParameterError) as caught:
+        validate_params(name, params)
+    assert caught.value.parameter == parameter
+    assert "allowed: " in caught.value.reason and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("gmm", {"components": -3}, "components: Input should be greater than or equal to 1"),
+        ("gmm", {"components": "abc"}, "components: Input should be a valid integer (got 'abc')"),
+        ("gmm", {"components": True}, "components: Input should be a valid integer (got True)"),
+        ("gmm", {"max_iter": 0}, "max_iter: Input should be greater than or equal to 1"),
+        ("gmm", {"tol": math.nan}, "tol: Input should be a finite number"),
+        ("gmm", {"warm_start": 1}, "warm_start: Input should be a valid boolean"),
+        ("kde", {"max_points": 0}, "max_points: Input should be greater than or equal to 1"),
+        ("kde", {"bandwidth": 1e-300}, "allowed: a number >= 1e-12 and <= 1000000.0; or 'scott'"),
+        (
+            "gmm",
+            {"component": 3},
+            "component: unknown parameter of model 'gmm'; did you mean 'components'? allowed: "
+            "components, max_iter, tol, reg_covar, warm_start, init",
+        ),
+    ],
+)
+def test_declared_parameters_give_one_line_naming_the_parameter(name, params, message):
+    with pytest.raises(ParameterError) as caught:
+        validate_params(name, params)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_declares_its_parameters_with_defaults_that_validate(name):
+    schema = params_schema(name)
+    assert schema is not None and issubclass(schema, ModelParams)
+    defaults = schema().model_dump()
+    validate_params(name, defaults)
+    assert make(name, **defaults).__dict__ == make(name).__dict__
+    validate_params(name, FAST_PARAMS[name])
+    docs = describe_params(schema)
+    assert [doc.name for doc in docs] == list(defaults)
+    assert all(doc.type and doc.allowed and doc.description for doc in docs)
 
 
 def test_make_rejects_unknown_names_and_parameters():

@@ -106,12 +106,12 @@ def test_submit_runs_in_the_background_once_per_scenario(tmp_path, scenario):
     assert store.job(job.result.manifest["scenario_hash"]) is job
 
 
-def test_a_failed_job_keeps_its_error_and_is_started_again(tmp_path):
-    broken = load_scenario(TINY, ["steps=1", "companies.alpha.model.params.max_iter=0"])
+def test_a_failed_job_keeps_its_error_and_is_started_again(tmp_path, failing_fit):
+    broken = load_scenario(TINY, ["steps=1", failing_fit.override])
     store = RunStore(tmp_path)
     job = store.submit(broken)
     assert job.wait(120) and isinstance(job.error, ValueError)
-    assert "max_iter" in str(job.error) and job.result is None
+    assert str(job.error) == failing_fit.error and job.result is None
     again = store.submit(broken)
     assert again is not job
     again.wait(120)

@@ -34,9 +34,9 @@ GRID = ["companies.alpha.bias=0.7,1.0", "web.initial_pages=400,600"]
 GRID_FLAGS = ["--grid", GRID[0], "--grid", GRID[1]]
 PARAMETERS = ["companies.alpha.bias", "web.initial_pages"]
 SERIES = ["step", "generation", "scope", "metric", "value"]
-FAILING = "companies.alpha.model.params.max_iter=0,30"
-"""max_iter=0 passes the scenario schema (the registry checks parameter names only) and the
-mixture rejects it when it is first fitted, at step 0."""
+FAILING = "companies.alpha.model.params.max_iter=1,30"
+"""Under the ``failing_fit`` fixture, the mixture with max_iter=1 fails when it is first fitted,
+at step 0."""
 
 
 def _sweep_command(out, *extra):
@@ -174,7 +174,9 @@ def test_a_run_cut_short_is_cleared_and_run_again(tmp_path, serial_sweep):
     pd.testing.assert_frame_equal(read_sweep(out), read_sweep(serial_sweep), check_exact=True)
 
 
-def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, capsys, monkeypatch):
+def test_a_failing_run_is_recorded_and_the_others_complete(
+    tmp_path, capsys, monkeypatch, failing_fit
+):
     monkeypatch.setenv("COLUMNS", "240")
     out = tmp_path / "sweep"
     argv = ["sweep", TINY, "--grid", FAILING, "--steps", "2", "--out", str(out), "--workers", "0"]
@@ -184,9 +186,9 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, capsys, mon
         run["parameters"]["companies.alpha.model.params.max_iter"]: run
         for run in _record(out)["runs"]
     }
-    failed, complete = runs[0], runs[30]
+    failed, complete = runs[1], runs[30]
     assert failed["status"] == "failed"
-    assert failed["error"] == "ValueError: max_iter must be a positive integer, got 0"
+    assert failed["error"] == f"ValueError: {failing_fit.error}"
     assert complete["status"] == "complete" and complete["error"] is None
     assert read_manifest(out / failed["directory"])["status"] == "failed"
     assert "1 of 2 runs complete" in printed and "1 failed" in printed
@@ -270,7 +272,7 @@ def test_integer_samples_that_round_alike_are_one_run(tmp_path):
     assert plan.duplicates == 4
 
 
-def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path):
+def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path, failing_fit):
     resumed = plan_sweep(TINY, out=serial_sweep, grid=GRID, seeds=3)
     seconds, note = estimate_wall_time(resumed, 2)
     assert seconds > 0 and note.startswith("4 runs of ~")
@@ -280,10 +282,10 @@ def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path)
     assert seconds > 1.5 and note.startswith("start-up 1.5 s (measured) + 4 runs of ~")
     assert "2 at a time (from a whole 3-step run timed in this process" in note
     assert not (tmp_path / "s").exists()
-    failing = plan_sweep(TINY, out=tmp_path / "s", grid=["companies.alpha.model.params.max_iter=0"])
+    failing = plan_sweep(TINY, out=tmp_path / "s", grid=[failing_fit.override])
     assert estimate_wall_time(failing, 1) == (
         None,
-        "no estimate: the timing run raised ValueError: max_iter must be a positive integer, got 0",
+        f"no estimate: the timing run raised ValueError: {failing_fit.error}",
     )
 
 
@@ -300,6 +302,23 @@ def test_the_wall_time_estimate_says_where_it_comes_from(serial_sweep, tmp_path)
         (["--range", "web.homophily=0:1"], "--range needs --sample lhs:N"),
         (["--sample", "sobol:4", "--range", "web.homophily=0:1"], "allowed: lhs:N"),
         (["--sample", "lhs:0", "--range", "web.homophily=0:1"], "N must be an integer >= 1"),
+        (
+            ["--sample", "lhs:99999999999", "--range", "culture.dim=2:4"],
+            "--sample 'lhs:99999999999': N must be at most 100000 sample points",
+        ),
+        (["--sample", "lhs:" + "9" * 5000, "--range", "culture.dim=2:4"], "N must be at most"),
+        (
+            ["--seeds", "1000000000000"],
+            "the sweep would be 1000000000000 runs (1000000000000 seed(s)); allowed: at most "
+            "100000 runs",
+        ),
+        (
+            [
+                *("--grid", "web.homophily=0.1,0.2,0.3", "--sample", "lhs:50000"),
+                *("--range", "creators.adoption=0.1:0.5", "--seeds", "2"),
+            ],
+            "the sweep would be 300000 runs (3 grid points x 50000 sample points x 2 seed(s))",
+        ),
         (["--sample", "lhs:4", "--range", "web.homophily=0.9:0.1"], "low must be below high"),
         (["--sample", "lhs:4", "--range", "web.homophily=a:b"], "must look like section.key=low"),
         (["--sample", "lhs:4", "--range", "web.homophily=0:2"], "web.homophily: Input should be"),

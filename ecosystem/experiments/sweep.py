@@ -75,6 +75,10 @@ SAMPLE_METHODS = ("lhs",)
 SERIES_COLUMNS = ("step", "generation", "scope", "metric", "value")
 RECORD_INTERVAL = 1.0
 """Seconds between rewrites of ``sweep.json`` while runs finish (each rewrite is O(runs))."""
+MAX_SAMPLE_POINTS = 100_000
+"""The most points of a ``--sample lhs:N``."""
+MAX_RUNS = 100_000
+"""The most runs a sweep plans (grid points x sample points x seeds)."""
 TIMING_STEPS = 3
 """Steps of the short run timed for the estimate (fewer when the runs are shorter)."""
 TIMING_ATTEMPTS = 3
@@ -190,7 +194,8 @@ def plan_sweep(
     ``sample``: ``lhs:N`` with ``ranges`` ``key=lo:hi``, a Latin hypercube of N
     points seeded from the scenario's seed (integer fields are rounded). The runs
     are the cartesian product grid points x sample points x ``seeds`` seeds (the
-    scenario's seed, +1, ...). Raises :class:`ScenarioError` (one line) on bad input.
+    scenario's seed, +1, ...), at most ``MAX_RUNS`` of them (N at most
+    ``MAX_SAMPLE_POINTS``). Raises :class:`ScenarioError` (one line) on bad input.
     """
     if seeds < 1:
         raise ScenarioError(f"--seeds must be >= 1, got {seeds}")
@@ -199,6 +204,7 @@ def plan_sweep(
     grid_raw = _parse_grid(grid)
     ranges_parsed = _parse_ranges(ranges, sample)
     _check_keys([*grid_raw, *ranges_parsed], fixed)
+    _check_size(grid_raw, sample, seeds)
     grid_values = {
         key: [value_at(load_scenario(source, [*fixed, f"{key}={text}"]), key) for text in texts]
         for key, texts in grid_raw.items()
@@ -401,8 +407,13 @@ def _parse_ranges(specs: Sequence[str], sample: str | None) -> dict[str, tuple[f
     if method not in SAMPLE_METHODS:
         allowed = ", ".join(f"{m}:N" for m in SAMPLE_METHODS)
         raise ScenarioError(f"--sample {sample!r}: unknown method {method!r}; allowed: {allowed}")
-    if not count.isdigit() or int(count) < 1:
-        raise ScenarioError(f"--sample {sample!r}: N must be an integer >= 1, as in lhs:20")
+    shown = sample if len(sample) <= 40 else f"{sample[:37]}..."
+    if not (count.isascii() and count.isdigit()) or not count.strip("0"):
+        raise ScenarioError(f"--sample {shown!r}: N must be an integer >= 1, as in lhs:20")
+    if len(count.lstrip("0")) > len(str(MAX_SAMPLE_POINTS)) or int(count) > MAX_SAMPLE_POINTS:
+        raise ScenarioError(
+            f"--sample {shown!r}: N must be at most {MAX_SAMPLE_POINTS} sample points"
+        )
     if not specs:
         raise ScenarioError(f"--sample {sample} needs at least one --range key=lo:hi")
     ranges: dict[str, tuple[float, float]] = {}
@@ -422,6 +433,21 @@ def _parse_ranges(specs: Sequence[str], sample: str | None) -> dict[str, tuple[f
             raise ScenarioError(f"--range {key} is given twice")
         ranges[key] = (lo, hi)
     return ranges
+
+
+def _check_size(grid: dict[str, list[str]], sample: str | None, seeds: int) -> None:
+    """Refuse a sweep of more than ``MAX_RUNS`` runs before any is planned."""
+    points = math.prod(len(values) for values in grid.values())
+    samples = int(sample.partition(":")[2]) if sample is not None else 1
+    total = points * samples * seeds
+    if total > MAX_RUNS:
+        shape = [f"{points} grid points"] if grid else []
+        shape += [f"{samples} sample points"] if sample is not None else []
+        raise ScenarioError(
+            f"the sweep would be {total} runs ({' x '.join([*shape, f'{seeds} seed(s)'])}); "
+            f"allowed: at most {MAX_RUNS} runs (fewer --grid values, a smaller --sample N or "
+            "fewer --seeds)"
+        )
 
 
 def _check_keys(keys: list[str], fixed: Sequence[str]) -> None:

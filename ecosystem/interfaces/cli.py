@@ -85,10 +85,26 @@ The PNG figures go to a folder named after the page: runs/b3/report/, reports/bi
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line and exit with code 2."""
+    """argparse whose usage errors are one line and exit with code 2; arguments that no
+    option takes are reported by the sub-command's parser, which points to its own help."""
 
     def error(self, message: str):
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._command_parser(parsed).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The parser of the sub-command in ``parsed`` (this one when there is none)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(str(getattr(parsed, action.dest, "")))
+                if chosen is not None:
+                    return chosen
+        return self
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:

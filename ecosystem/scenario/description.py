@@ -16,9 +16,11 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import BaseModel, BeforeValidator
 
+import models
 from ecosystem.scenario.fields import SCHEDULE_ALLOWED
 from ecosystem.scenario.fields import share_schedule as _share_schedule
 from ecosystem.scenario.schema import Scenario
+from models.params import describe_params
 
 __all__ = ["FieldDoc", "describe_fields", "schema_markdown"]
 
@@ -90,7 +92,33 @@ def schema_markdown() -> str:
             f"| `{doc.path}` | {doc.type} | `{default}` | {allowed} | {doc.unit or ''} "
             f"| {doc.description} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_model_parameters_markdown()]) + "\n"
+
+
+def _model_parameters_markdown() -> list[str]:
+    """The parameters each registered model declares, a table per model."""
+    lines = [
+        "",
+        "## Model parameters",
+        "",
+        "The `params` of a model table (`model.params.<parameter>`,",
+        "`companies.<name>.model.params.<parameter>`), as each model declares them; any other",
+        "name is refused.",
+    ]
+    for name in models.available():
+        lines += ["", f"### `{name}`", ""]
+        schema = models.params_schema(name)
+        if schema is None:
+            lines.append("Declares no parameters: only their names are checked.")
+            continue
+        lines += ["| parameter | type | default | allowed | description |", "|---|---|---|---|---|"]
+        for doc in describe_params(schema):
+            allowed = doc.allowed.replace("|", "\\|")
+            lines.append(
+                f"| `{doc.name}` | {doc.type} | `{json.dumps(doc.default)}` | {allowed} "
+                f"| {doc.description} |"
+            )
+    return lines
 
 
 def section_of(annotation) -> type[BaseModel] | None:

@@ -9,9 +9,19 @@ the policy levers (each of which owns its section) both build on them.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+)
 
 __all__ = ["SCHEDULE_ALLOWED", "Section", "ShareSchedule", "setting", "share", "share_schedule"]
 
@@ -51,6 +61,26 @@ ShareSchedule = Annotated[float | dict[str, float], BeforeValidator(share_schedu
 
 
 class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors."""
+    """Base of every scenario section: unknown keys are errors, and a number field refuses
+    ``true``/``false`` (which pydantic would otherwise take as 1 and 0)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _is_number(field.annotation):
+                raise ValueError(f"a number is required, got {str(value).lower()}")
+        return value
+
+
+def _is_number(annotation: Any) -> bool:
+    """Whether a field holds only numbers (``int``, ``float`` or a union of them): no bool."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return bool(members) and all(_is_number(member) for member in members)
+    return False

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ecosystem.scenario.description import choices_text, range_text, section_of
-from ecosystem.scenario.schema import Scenario, _unknown
+from ecosystem.scenario.schema import MODEL_PARAMETER_ERROR, Scenario, _unknown
 
 __all__ = ["ScenarioError", "available_scenarios", "load_scenario"]
 
@@ -36,11 +36,16 @@ def available_scenarios() -> dict[str, Path]:
     }
 
 
+MAX_EXTENDS_DEPTH = 32
+"""The most ``extends`` levels above a scenario (its parent, grandparent, ...)."""
+
+
 def load_scenario(source: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
     """Load a packaged scenario by name, or a TOML file by path, then apply overrides.
 
     Overrides are ``section.key=value`` strings; values are parsed as TOML
-    (``0.5``, ``true``, ``"text"``) and fall back to a bare string.
+    (``0.5``, ``true``, ``"text"``) and fall back to a bare string. A table value on a
+    section (``culture={topics=5}``) is merged into it, as ``extends`` merges.
     """
     raw, name = _read_with_parents(source, seen=())
     raw.setdefault("name", name)
@@ -55,19 +60,50 @@ def _read_with_parents(source: str | Path, seen: tuple[str, ...]) -> tuple[dict,
     key = str(path.resolve())
     if key in seen:
         raise ScenarioError(f"scenario {path.stem!r}: 'extends' forms a cycle")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"scenario file {path}: invalid TOML: {exc}") from None
+    if len(seen) > MAX_EXTENDS_DEPTH:
+        root = Path(seen[0]).stem
+        raise ScenarioError(
+            f"scenario {root!r}: 'extends' goes more than {MAX_EXTENDS_DEPTH} levels deep "
+            f"(at {path}); allowed: at most {MAX_EXTENDS_DEPTH} levels"
+        )
+    raw = _parse_toml(path)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw, path.stem
-    if not isinstance(parent, str):
-        raise ScenarioError(f"scenario {path.stem!r}: extends must be a scenario name or path")
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(
+            f"scenario {path.stem!r}: extends must be a scenario name or the path of a .toml "
+            f"file (relative to {path.name}), got {_short_repr(parent)}"
+        )
     parent_source = parent if parent in available_scenarios() else path.parent / parent
     base, _ = _read_with_parents(parent_source, (*seen, key))
     base.pop("name", None)
     return _merge(base, raw), path.stem
+
+
+def _parse_toml(path: Path) -> dict:
+    """The TOML table of a scenario file; any reason it cannot be read is one line naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(
+            f"scenario file {path}: cannot be read ({exc.strerror or exc})"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"scenario file {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario file {path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"scenario file {path}: invalid TOML: arrays or tables nested too deeply"
+        ) from None
 
 
 def _locate(source: str | Path) -> Path:
@@ -75,10 +111,18 @@ def _locate(source: str | Path) -> Path:
     if isinstance(source, str) and source in packaged:
         return packaged[source]
     path = Path(source)
-    if path.suffix == ".toml" and path.is_file():
-        return path
-    if path.suffix != ".toml" and Path(f"{source}.toml").is_file():
-        return Path(f"{source}.toml")
+    candidate = path if path.suffix == ".toml" else Path(f"{source}.toml")
+    try:
+        if candidate.is_file():
+            return candidate
+        exists, folder = candidate.exists(), candidate.is_dir()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ScenarioError(
+            f"scenario file {candidate}: cannot be read ({exc.strerror or exc})"
+        ) from None
+    if exists:
+        what = "a directory" if folder else "not a regular file"
+        raise ScenarioError(f"scenario file {candidate}: not a file ({what}); give a .toml file")
     raise ScenarioError(_unknown("scenario", str(source), list(packaged)))
 
 
@@ -122,6 +166,10 @@ def _apply_override(raw: dict, override: str) -> None:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    except RecursionError:
+        raise ScenarioError(
+            f"override {key!r}: the value has arrays or tables nested too deeply"
+        ) from None
     node = raw
     parts = key.split(".")
     for depth, part in enumerate(parts[:-1]):
@@ -135,7 +183,14 @@ def _apply_override(raw: dict, override: str) -> None:
         node = child
     if parts[-1] == "name" and node.get("name", value) != value:
         node.pop("params", None)  # another model: the inherited parameters do not apply
+    if isinstance(value, dict):  # a table on a section merges into it, as `extends` does
+        value = _merge(node, {parts[-1]: value})[parts[-1]]
     node[parts[-1]] = value
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _validate(raw: dict, name: str) -> Scenario:
@@ -154,9 +209,14 @@ def _describe_error(error: ErrorDetails) -> str:
         guess = difflib.get_close_matches(loc[-1], allowed, n=1)
         hint = f"; did you mean '{'.'.join((*loc[:-1], guess[0]))}'?" if guess else ""
         return f"unknown key '{path}'{hint} allowed: {', '.join(allowed)}"
+    if error["type"] == MODEL_PARAMETER_ERROR:  # a declared parameter of a model
+        context = error.get("ctx", {})
+        return f"{path}.{context['parameter']}: {context['reason']}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error":
-        return f"{path}: {message}" if path else message
+        constraint = _constraint_text(loc) if path and "allowed" not in message else ""
+        text = f"{path}: {message}" if path else message
+        return text + (f"; allowed: {constraint}" if constraint else "")
     constraint = _constraint_text(loc)
     got = f" (got {error.get('input')!r})" if "input" in error else ""
     return f"{path}: {message}{got}" + (f"; allowed: {constraint}" if constraint else "")

@@ -24,6 +24,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 import models
 from ecosystem.scenario.fields import Section, ShareSchedule, setting
@@ -75,12 +76,18 @@ class CultureSettings(Section):
     )
 
 
+MODEL_PARAMETER_ERROR = "model_parameter"
+"""The type of a validation error in a model's parameters; its context names the parameter."""
+
+
 class ModelSettings(Section):
     """The generative model: a name from the registry and its parameters."""
 
     name: str = setting("gmm", "Generative model, one of models.available()")
     params: dict[str, int | float | str | bool] = setting(
-        {}, "Parameters passed to the model's constructor"
+        {},
+        "Parameters passed to the model's constructor, checked against the parameters the "
+        "model declares (see Model parameters)",
     )
 
     @field_validator("name")
@@ -95,7 +102,14 @@ class ModelSettings(Section):
     def _known_params(cls, params: dict, info) -> dict:
         name = info.data.get("name")
         if name is not None:
-            models.make(name, **params)
+            try:
+                models.validate_params(name, params)
+            except models.ParameterError as exc:  # the location goes on to the parameter
+                raise PydanticCustomError(
+                    MODEL_PARAMETER_ERROR,
+                    "{parameter}: {reason}",
+                    {"parameter": exc.parameter, "reason": exc.reason},
+                ) from None
         return params
 
 
@@ -159,7 +173,7 @@ class LabSettings(Section):
     bias: float = setting(
         1.0,
         "Sampling bias lambda: 1 is unbiased; smaller trades diversity for quality",
-        gt=0.0,
+        ge=0.01,
         le=1.0,
     )
     data: Literal["replace", "accumulate", "accumulate_subsample"] = setting(
@@ -492,7 +506,10 @@ class CompanySettings(Section):
         le=1.0,
     )
     bias: float = setting(
-        1.0, "Sampling bias lambda of its published output (1: unbiased)", gt=0.0, le=1.0
+        1.0,
+        "Sampling bias lambda of its published output (1: unbiased)",
+        ge=0.01,
+        le=1.0,
     )
     pages_per_month: float = setting(
         100.0,
