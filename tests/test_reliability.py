@@ -3,6 +3,8 @@ with real processes and real signals."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ecosystem.interfaces.cli import main
 from ecosystem.runs.results import read_manifest, run_status
 from ecosystem.world.worlds import WORLDS
 
@@ -60,6 +63,19 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
+
+
+def _main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command line in this process (faster where no signal or second process is needed)."""
+    out, err = io.StringIO(), io.StringIO()
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def _start(*args: str, cwd: Path) -> subprocess.Popen:
@@ -138,7 +154,7 @@ def test_resume_after_sigkill_is_byte_identical(tmp_path, world, mode, argv):
     assert _files(cut) == _files(whole), f"killed after {kills} steps"
     assert mode != "ecosystem" or "network.parquet" in _files(cut)
     assert not (cut / "parts").exists() and not (cut / "checkpoint.pkl").exists()
-    again = _cli("run", "--resume", str(cut), cwd=tmp_path)
+    again = _main("run", "--resume", str(cut), cwd=tmp_path)
     assert "already complete" in _one_line_error(again)
 
 
@@ -152,10 +168,10 @@ def test_resume_without_a_checkpoint_starts_again_and_refuses_bad_use(tmp_path):
     proc.wait(timeout=60)
     assert read_manifest(cut)["checkpoint"] is None
     assert "--set" in _one_line_error(
-        _cli("run", "--resume", str(cut), "--set", "seed=2", cwd=tmp_path)
+        _main("run", "--resume", str(cut), "--set", "seed=2", cwd=tmp_path)
     )
     assert "not a run directory" in _one_line_error(
-        _cli("run", "--resume", str(tmp_path), cwd=tmp_path)
+        _main("run", "--resume", str(tmp_path), cwd=tmp_path)
     )
     assert _cli("run", "--resume", str(cut), "--quiet", cwd=tmp_path).returncode == 0
     assert _files(cut) == _files(whole)
@@ -190,13 +206,13 @@ def test_a_second_writer_of_a_run_directory_is_refused(tmp_path):
     _wait_for(lambda: any((tmp_path / "runs").glob("*/parts/step-000001.parquet")), proc)
     (directory,) = (tmp_path / "runs").iterdir()
     before = _parts(directory)
-    second = _cli(*argv, cwd=tmp_path)
+    second = _main(*argv, cwd=tmp_path)
     err = _one_line_error(second)
     assert f"process {proc.pid} on {socket.gethostname()}" in err and "being written" in err
-    forced = _one_line_error(_cli(*argv, "--force", cwd=tmp_path))
+    forced = _one_line_error(_main(*argv, "--force", cwd=tmp_path))
     assert "being written" in forced
     assert run_status(directory).status == "running"
-    assert "running" in _one_line_error(_cli("compare", str(directory), cwd=tmp_path))
+    assert "running" in _one_line_error(_main("compare", str(directory), cwd=tmp_path))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     assert _parts(directory) >= before
@@ -209,7 +225,7 @@ def _sweep_args(out: Path, steps: int = 6) -> list[str]:
         "sweep",
         str(TINY),
         "--grid",
-        "creators.adoption=0.1,0.2,0.3,0.4",
+        "creators.adoption=0.1,0.2",
         "--seeds",
         "2",
         "--steps",
@@ -226,12 +242,12 @@ def test_two_sweeps_into_one_directory_lose_nothing(tmp_path):
     out = tmp_path / "sweep"
     first = _start(*_sweep_args(out, steps=30), cwd=tmp_path)
     _wait_for(lambda: any(out.glob("runs/*/parts/step-*.parquet")), first)
-    second = _cli(*_sweep_args(out, steps=30), cwd=tmp_path)
+    second = _main(*_sweep_args(out, steps=30), cwd=tmp_path)
     err = _one_line_error(second)
     assert "sweep directory" in err and f"process {first.pid}" in err
     assert first.wait(timeout=600) == 0, first.communicate()
     record = json.loads((out / "sweep.json").read_text())
-    assert [run["status"] for run in record["runs"]] == ["complete"] * 8
+    assert [run["status"] for run in record["runs"]] == ["complete"] * 4
     for run in record["runs"]:
         state = run_status(out / run["directory"])
         assert state.complete and state.steps_completed == 31
@@ -245,27 +261,26 @@ def _truncate(path: Path) -> None:
 def test_a_truncated_or_garbage_run_is_never_trusted(tmp_path):
     out = tmp_path / "sweep"
     argv = [*_sweep_args(out)]
-    argv[argv.index("creators.adoption=0.1,0.2,0.3,0.4")] = "creators.adoption=0.1,0.2"
     argv[argv.index("--seeds") + 1] = "1"
-    assert _cli(*argv, cwd=tmp_path).returncode == 0
+    assert _main(*argv, cwd=tmp_path).returncode == 0
     first, second = sorted((out / "runs").iterdir())
     _truncate(first / "timeseries.parquet")
     (second / "timeseries.parquet").write_bytes(b"garbage" * 100)
     for run in (first, second):
         assert run_status(run).status == "corrupt"
-        err = _one_line_error(_cli("report", str(run), cwd=tmp_path))
+        err = _one_line_error(_main("report", str(run), cwd=tmp_path))
         assert (
             err == f"error: run {run} is corrupt: timeseries.parquet does not match its checksum; "
             "run it again"
         )
-        assert "corrupt" in _one_line_error(_cli("compare", str(run), cwd=tmp_path))
-    assert "corrupt" in _one_line_error(_cli("report", str(out), cwd=tmp_path))
-    resumed = _cli(*argv, cwd=tmp_path)
+        assert "corrupt" in _one_line_error(_main("compare", str(run), cwd=tmp_path))
+    assert "corrupt" in _one_line_error(_main("report", str(out), cwd=tmp_path))
+    resumed = _main(*argv, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "0 already complete, 2 to run" in resumed.stdout
     for run in (first, second):
         assert run_status(run).complete
-    assert _cli("report", str(out), cwd=tmp_path).returncode == 0
+    assert _main("report", str(out), cwd=tmp_path).returncode == 0
 
 
 def test_incomplete_runs_are_refused_or_flagged(tmp_path):
@@ -279,15 +294,15 @@ def test_incomplete_runs_are_refused_or_flagged(tmp_path):
     state = run_status(out)
     assert state.status == "interrupted" and state.steps_completed == _parts(out)
     for command in ("compare", "report"):
-        err = _one_line_error(_cli(command, str(out), cwd=tmp_path))
+        err = _one_line_error(_main(command, str(out), cwd=tmp_path))
         assert f"run {out} is interrupted ({state.steps_completed} of 401 steps)" in err
         assert "--allow-incomplete" in err and f"ecosystem run --resume {out}" in err
-    flagged = _cli("compare", str(out), "--allow-incomplete", "--out", "c", cwd=tmp_path)
+    flagged = _main("compare", str(out), "--allow-incomplete", "--out", "c", cwd=tmp_path)
     assert flagged.returncode == 0, flagged.stderr
     assert f"warning: run {out} is interrupted" in flagged.stderr
     record = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert record["scenarios"][0]["runs"][0]["status"] == "interrupted"
-    page = _cli("report", str(out), "--allow-incomplete", cwd=tmp_path)
+    page = _main("report", str(out), "--allow-incomplete", cwd=tmp_path)
     assert page.returncode == 0, page.stderr
     assert "incomplete" in (out / "report.html").read_text()
 
@@ -295,7 +310,7 @@ def test_incomplete_runs_are_refused_or_flagged(tmp_path):
 def test_a_manifest_that_is_not_a_manifest_is_one_line(tmp_path):
     run = tmp_path / "run"
     assert (
-        _cli(
+        _main(
             "run", str(TINY), "--steps", "1", "--out", str(run), "--quiet", cwd=tmp_path
         ).returncode
         == 0
@@ -305,13 +320,13 @@ def test_a_manifest_that_is_not_a_manifest_is_one_line(tmp_path):
     for text in ("[1,2,3]", "{}", '{"scenario": 3}', "not json", "\x00\xff"):
         (run / "manifest.json").write_text(text)
         for command in ("report", "compare"):
-            err = _one_line_error(_cli(command, str(run), cwd=tmp_path))
+            err = _one_line_error(_main(command, str(run), cwd=tmp_path))
             assert "manifest.json" in err
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     (sweep / "sweep.json").write_text(json.dumps({"kind": "sweep", "runs": "abc"}))
-    assert "sweep.json" in _one_line_error(_cli("report", str(sweep), cwd=tmp_path))
-    out_err = _one_line_error(_cli(*_sweep_args(sweep), cwd=tmp_path))
+    assert "sweep.json" in _one_line_error(_main("report", str(sweep), cwd=tmp_path))
+    out_err = _one_line_error(_main(*_sweep_args(sweep), cwd=tmp_path))
     assert "sweep.json is not a valid sweep record" in out_err
 
 
@@ -329,7 +344,7 @@ def test_result_files_respect_the_umask(tmp_path):
 def test_a_checksum_covers_every_final_file(tmp_path):
     run = tmp_path / "run"
     assert (
-        _cli(
+        _main(
             "run", str(TINY), "--steps", "2", "--out", str(run), "--quiet", cwd=tmp_path
         ).returncode
         == 0

@@ -249,7 +249,8 @@ def _keep_network(out: Path, scenario: Scenario, model: EcosystemModel) -> None:
 @contextlib.contextmanager
 def stop_on_sigterm():
     """Within the block, SIGTERM stops the run the way Ctrl-C does (results are kept); a
-    second SIGTERM while the run winds down is ignored so that its outcome is recorded."""
+    second SIGTERM while the run winds down, or after the block, is ignored so that its
+    outcome is recorded and reported."""
     stopping = False
 
     def _raise(signum, frame):
@@ -267,4 +268,6 @@ def stop_on_sigterm():
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # once stopping, later SIGTERMs are ignored until the process exits: a second one
+        # must not kill it with its outcome half-reported
+        signal.signal(signal.SIGTERM, signal.SIG_IGN if stopping else previous)
