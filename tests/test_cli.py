@@ -302,7 +302,10 @@ def test_an_override_nested_too_deeply_is_one_line_from_the_real_cli(tmp_path):
         (["show", "baseline", "--x", "1"], "unrecognized arguments: --x 1 (see 'ecosystem show"),
         (["sweep", "baseline", "--out", "o", "--bogus"], "(see 'ecosystem sweep --help')"),
         (["run", "baseline", "--seed", "x"], "invalid int value: 'x' (see 'ecosystem run --help')"),
-        (["run"], "required: scenario (see 'ecosystem run --help')"),
+        (
+            ["run"],
+            "run needs a SCENARIO (see 'ecosystem list') or --resume DIR (see 'ecosystem run",
+        ),
         (["bogus"], "invalid choice: 'bogus'"),
     ],
 )

@@ -23,7 +23,7 @@ from ecosystem.experiments.sweep import (
     sweep_backend,
 )
 from ecosystem.interfaces.cli import main
-from ecosystem.runs.results import read_manifest
+from ecosystem.runs.results import read_manifest, read_status
 from ecosystem.runs.store import code_version, run_identity
 from ecosystem.scenario import ScenarioError, load_scenario
 
@@ -132,12 +132,10 @@ def test_a_real_signal_stops_a_sweep_and_running_it_again_finishes_it(tmp_path, 
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        try:
-            if any(run["status"] == "complete" for run in _record(out)["runs"]):
-                break
-        except (FileNotFoundError, ValueError):
-            pass
-        time.sleep(0.05)
+        # a run's own manifest says complete before sweep.json (rewritten once a second) does
+        if any(read_status(run) == "complete" for run in out.glob("runs/*")):
+            break
+        time.sleep(0.02)
     else:
         proc.kill()
         raise AssertionError(f"no run completed: {proc.communicate()}")

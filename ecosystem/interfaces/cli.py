@@ -387,13 +387,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args, console)
     except (ScenarioError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an --out that cannot be written, a full disk
         paths = [exc.filename or _written_path(args), exc.filename2]
         where = " -> ".join(str(path) for path in paths if path is not None)
-        print(f"error: {exc.strerror or exc}: {where}", file=sys.stderr)
+        print(f"error: {_one_line(f'{exc.strerror or exc}: {where}')}", file=sys.stderr)
         return 2
+
+
+def _one_line(message: str) -> str:
+    """A message as one printable line: control characters (a newline in a key the user
+    gave, say) are written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _written_path(args: argparse.Namespace) -> Path:
@@ -433,7 +439,10 @@ def _run(args, console: Console) -> int:
         scenario = resumable_scenario(out)
         return _simulate_into(args, console, scenario, out, "resume")
     if args.scenario is None:
-        raise ScenarioError("run needs a SCENARIO (see 'ecosystem list') or --resume DIR")
+        raise ScenarioError(
+            "run needs a SCENARIO (see 'ecosystem list') or --resume DIR "
+            "(see 'ecosystem run --help')"
+        )
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ecosystem.scenario import ScenarioError
 
@@ -121,6 +121,16 @@ class SweepRecord(_Record):
     created: str
     updated: str | None = None
 
+    @model_validator(mode="after")
+    def _runs_set_every_parameter(self) -> SweepRecord:
+        for index, run in enumerate(self.runs):
+            if set(run.parameters) != set(self.parameters):
+                raise ValueError(
+                    f"runs.{index}.parameters must set exactly the swept parameters "
+                    f"({', '.join(self.parameters) or 'none'})"
+                )
+        return self
+
 
 class CompareRun(_Record):
     """One run of a compared scenario in ``compare.json``."""
@@ -186,7 +196,8 @@ def read_record(path: str | Path, kind: type[R], what: str | None = None) -> R:
         got = "" if isinstance(given, dict | list) else f" (got {str(given)[:60]!r})"
         field = f" {where}:" if where else ""
         raise ResultFileError(
-            f"{label}: {path.name} is not a valid {kind.kind_label}:{field} {first['msg']}{got}"
+            f"{label}: {path.name} is not a valid {kind.kind_label}:{field} "
+            f"{first['msg'].removeprefix('Value error, ')}{got}"
         ) from None
     except RecursionError:
         raise ResultFileError(f"{label}: {path.name} is nested too deeply") from None
