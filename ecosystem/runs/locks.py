@@ -43,6 +43,18 @@ def _key(directory: Path) -> str:
     return str(directory.resolve())
 
 
+def _file_lock(directory: Path, on_acquired=None) -> FileLock:
+    """The non-blocking ``flock`` on ``directory/.lock``, which stays on disk when released."""
+    return FileLock(
+        directory / LOCK,
+        timeout=0,
+        thread_local=False,
+        preserve_lock_file=True,
+        on_acquired=on_acquired,
+        fallback_to_soft=False,
+    )
+
+
 def _owner_record(fd: int) -> None:
     record = {
         "pid": os.getpid(),
@@ -93,14 +105,7 @@ def writer_lock(directory: str | Path, what: str = "run directory") -> Iterator[
         return
     directory.mkdir(parents=True, exist_ok=True)
     key = _key(directory)
-    lock = FileLock(
-        directory / LOCK,
-        timeout=0,
-        thread_local=False,
-        preserve_lock_file=True,
-        on_acquired=_owner_record,
-        fallback_to_soft=False,
-    )
+    lock = _file_lock(directory, on_acquired=_owner_record)
     try:
         lock.acquire()
     except Timeout:
@@ -139,13 +144,7 @@ def live_writer(directory: str | Path) -> dict | None:
     with _held_guard:
         if _held.get(_key(directory)):
             return _read_owner(directory) or {"pid": os.getpid(), "host": socket.gethostname()}
-    lock = FileLock(
-        directory / LOCK,
-        timeout=0,
-        thread_local=False,
-        preserve_lock_file=True,
-        fallback_to_soft=False,
-    )
+    lock = _file_lock(directory)
     try:
         lock.acquire()
     except Timeout:
