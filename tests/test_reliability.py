@@ -359,3 +359,15 @@ def test_a_checksum_covers_every_final_file(tmp_path):
     assert "summary.json does not match" in run_status(run).problem
     pq.write_table(pa.table({"x": [1]}), run / "timeseries.parquet")
     assert "timeseries.parquet" in run_status(run).problem
+
+
+def test_run_does_a_corrupt_run_in_its_default_directory_again(tmp_path):
+    argv = ["run", str(TINY), "--steps", "1", "--quiet"]
+    assert _main(*argv, cwd=tmp_path).returncode == 0
+    (directory,) = (tmp_path / "runs").iterdir()
+    whole = _files(directory)
+    (directory / "summary.json").write_text("{}")
+    again = _main(*argv, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "running again the corrupt run" in again.stdout.replace("\n", " ")
+    assert run_status(directory).complete and _files(directory) == whole

@@ -181,7 +181,7 @@ def test_ecosystem_run_redoes_a_run_cut_short_in_its_default_directory(
     (directory / store.PARTS).mkdir(parents=True)
     (directory / store.MANIFEST).write_text(json.dumps({"status": "interrupted"}))
     assert main(["run", str(TINY), "--steps", "1", "--quiet"]) == 0
-    assert "resuming the run cut short" in capsys.readouterr().out
+    assert "running again what a run cut short left in" in capsys.readouterr().out
     assert read_manifest(directory)["status"] == "complete"
 
 

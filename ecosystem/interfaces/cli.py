@@ -472,11 +472,29 @@ def _run(args, console: Console) -> int:
             )
             return 0
         if state == "partial" and not args.force:
-            console.print(f"resuming the run cut short in {out}")
+            console.print(_partial_note(out))
             return _simulate_into(args, console, scenario, out, "resume")
         if state != "missing":
             console.print(f"replacing the run in {out}")
         return _simulate_into(args, console, scenario, out, "replace")
+
+
+def _partial_note(out: Path) -> str:
+    """What ``run`` does with the run in its default directory that is not complete."""
+    from ecosystem.runs.results import run_status
+
+    try:
+        state = run_status(out)
+    except (OSError, ValueError):
+        return f"running again what a run cut short left in {out}"
+    if state.status == "corrupt":
+        return f"running again the corrupt run in {out} ({state.problem})"
+    checkpoint = state.manifest.get("checkpoint")
+    if checkpoint:
+        return (
+            f"resuming the run cut short in {out} from its checkpoint at step {checkpoint['step']}"
+        )
+    return f"running again the run cut short in {out} (it has no checkpoint)"
 
 
 def _simulate_into(args, console: Console, scenario, out: Path, existing: Existing) -> int:
