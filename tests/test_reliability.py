@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -76,6 +75,12 @@ def _main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     finally:
         os.chdir(previous)
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def _tiny_run(out: Path, steps: int, cwd: Path) -> None:
+    """A complete run of the tiny web into ``out``, in this process."""
+    result = _main("run", str(TINY), "--steps", str(steps), "--out", str(out), "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
 
 
 def _start(*args: str, cwd: Path) -> subprocess.Popen:
@@ -309,14 +314,7 @@ def test_incomplete_runs_are_refused_or_flagged(tmp_path):
 
 def test_a_manifest_that_is_not_a_manifest_is_one_line(tmp_path):
     run = tmp_path / "run"
-    assert (
-        _main(
-            "run", str(TINY), "--steps", "1", "--out", str(run), "--quiet", cwd=tmp_path
-        ).returncode
-        == 0
-    )
-    kept = tmp_path / "kept"
-    shutil.copytree(run, kept)
+    _tiny_run(run, 1, tmp_path)
     for text in ("[1,2,3]", "{}", '{"scenario": 3}', "not json", "\x00\xff"):
         (run / "manifest.json").write_text(text)
         for command in ("report", "compare"):
@@ -343,12 +341,7 @@ def test_result_files_respect_the_umask(tmp_path):
 
 def test_a_checksum_covers_every_final_file(tmp_path):
     run = tmp_path / "run"
-    assert (
-        _main(
-            "run", str(TINY), "--steps", "2", "--out", str(run), "--quiet", cwd=tmp_path
-        ).returncode
-        == 0
-    )
+    _tiny_run(run, 2, tmp_path)
     manifest = read_manifest(run)
     assert set(manifest["checksums"]) == set(FINAL_FILES)
     assert manifest["rows_per_step"] and len(manifest["rows_per_step"]) == 3

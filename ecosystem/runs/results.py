@@ -79,7 +79,6 @@ __all__ = [
     "run_state",
     "run_status",
     "summarise",
-    "verify_run",
 ]
 
 COLUMNS = ("scenario", "seed", "step", "generation", "scope", "metric", "value")
@@ -387,23 +386,23 @@ def summarise(frame: pd.DataFrame) -> dict:
 def read_timeseries(directory: str | Path) -> pd.DataFrame:
     """The tidy series of a run directory, finished or interrupted (from its parts).
 
-    A final series whose manifest records its checksum is checked against it; a file that
-    does not match or cannot be read raises :class:`CorruptRun`, one line naming it.
+    The step parts, while a run not complete keeps them, else the final series, checked
+    against the checksum its manifest records; a file that does not match or cannot be read
+    raises :class:`CorruptRun`, one line naming it.
     """
     directory = Path(directory)
     final = directory / TIMESERIES
-    try:
-        manifest = read_manifest(directory)
-    except FileNotFoundError:
-        manifest = None
-    if final.exists() and (
-        manifest is None or manifest.get("checksums") or not _has_parts(directory)
-    ):
-        if manifest is not None:
-            _check_sums(directory, manifest, (TIMESERIES,))
-        return _read_table(directory, final).to_pandas()
-    if (directory / PARTS).exists():
+    if _has_parts(directory) or (not final.exists() and (directory / PARTS).exists()):
         return _read_parts(directory).to_pandas()
+    if final.exists():
+        try:
+            manifest = read_manifest(directory)
+        except FileNotFoundError:
+            manifest = None
+        problem = None if manifest is None else _sum_problem(directory, manifest, (TIMESERIES,))
+        if problem is not None:
+            raise CorruptRun(f"run {directory} is corrupt: {problem}")
+        return _read_table(directory, final).to_pandas()
     raise FileNotFoundError(f"{directory} holds no time series (no timeseries.parquet or parts/)")
 
 
@@ -503,16 +502,6 @@ def run_status(directory: str | Path) -> RunStatus:
     return RunStatus("complete", int(manifest["steps_completed"]), planned, manifest)
 
 
-def verify_run(directory: str | Path) -> None:
-    """Raise :class:`CorruptRun` unless the complete run in ``directory`` is whole: its
-    manifest, the rows of every step and the checksums of its final files all agree."""
-    state = run_status(directory)
-    if state.status == "corrupt":
-        raise CorruptRun(state.describe(directory))
-    if not state.complete:
-        raise CorruptRun(f"{state.describe(directory)}, not complete")
-
-
 RunState = Literal["complete", "partial", "missing"]
 
 
@@ -566,10 +555,9 @@ def _complete_problem(directory: Path, manifest: dict) -> str | None:
     checksums = manifest.get("checksums") or {}
     if TIMESERIES not in checksums:
         return f"{MANIFEST} records no checksum of {TIMESERIES}"
-    try:
-        _check_sums(directory, manifest, tuple(checksums))
-    except CorruptRun as exc:
-        return str(exc).partition(": ")[2]
+    problem = _sum_problem(directory, manifest, tuple(checksums))
+    if problem is not None:
+        return problem
     per_step = {int(k): int(v) for k, v in (manifest.get("rows_per_step") or {}).items()}
     try:
         steps = pq.read_table(directory / TIMESERIES, columns=["step"]).column("step")
@@ -584,22 +572,22 @@ def _complete_problem(directory: Path, manifest: dict) -> str | None:
     return None
 
 
-def _check_sums(directory: Path, manifest: dict, names: Iterable[str]) -> None:
+def _sum_problem(directory: Path, manifest: dict, names: Iterable[str]) -> str | None:
+    """The first of the files ``names`` that does not match the checksum the manifest
+    records for it, as a problem (None: all that have one match)."""
     recorded = manifest.get("checksums") or {}
     for name in names:
         if name not in recorded:
             continue
-        path = directory / name
         try:
-            digest = file_sha256(path)
+            digest = file_sha256(directory / name)
         except FileNotFoundError:
-            raise CorruptRun(f"run {directory} is corrupt: {name} is missing") from None
+            return f"{name} is missing"
         except OSError as exc:
-            raise CorruptRun(
-                f"run {directory} is corrupt: {name} cannot be read ({exc.strerror})"
-            ) from None
+            return f"{name} cannot be read ({exc.strerror})"
         if digest != recorded[name]:
-            raise CorruptRun(f"run {directory} is corrupt: {name} does not match its checksum")
+            return f"{name} does not match its checksum"
+    return None
 
 
 def _read_table(directory: Path, path: Path) -> pa.Table:
