@@ -23,7 +23,9 @@ from ecosystem.experiments.sweep import (
     sweep_backend,
 )
 from ecosystem.interfaces.cli import main
+from ecosystem.runs.backends import Backend
 from ecosystem.runs.results import read_manifest, read_status
+from ecosystem.runs.runner import run_scenario
 from ecosystem.runs.store import code_version, run_identity
 from ecosystem.scenario import ScenarioError, load_scenario
 
@@ -153,6 +155,23 @@ def test_a_real_signal_stops_a_sweep_and_running_it_again_finishes_it(tmp_path, 
     assert skipped >= statuses.count("complete") and f"{8 - skipped} to run" in printed
     assert all(run["status"] == "complete" for run in _record(out)["runs"])
     pd.testing.assert_frame_equal(read_sweep(out), read_sweep(dask_sweep), check_exact=True)
+
+
+class _FinishesOneThenInterrupted(Backend):
+    """Completes the first run on disk, then is interrupted before it reports it."""
+
+    def run(self, runs, command="", progress=None):
+        run_scenario(runs[0].scenario, runs[0].directory)
+        raise KeyboardInterrupt
+        yield  # a generator, as backends are
+
+
+def test_a_run_finished_on_disk_when_a_sweep_is_interrupted_is_recorded_complete(tmp_path):
+    plan = plan_sweep(TINY, out=tmp_path / "sweep", grid=GRID, seeds=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan, _FinishesOneThenInterrupted())
+    statuses = [run["status"] for run in _record(tmp_path / "sweep")["runs"]]
+    assert statuses == ["complete"] + ["pending"] * 7
 
 
 def test_a_run_cut_short_is_cleared_and_run_again(tmp_path, serial_sweep):

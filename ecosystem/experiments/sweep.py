@@ -353,8 +353,20 @@ def _run_sweep(
             if progress is not None:
                 progress(run)
     finally:
+        _record_finished_on_disk(plan)
         plan.write()
     return plan
+
+
+def _record_finished_on_disk(plan: SweepPlan) -> None:
+    """Mark complete the pending runs whose directories already hold a complete run.
+
+    A worker can finish a run just before an interruption stops the results arriving
+    here; the run's own manifest and checksums are the truth, so the record says so.
+    """
+    for run in plan.pending:
+        if run.status == "pending" and _visible(run):
+            run.status = "complete"
 
 
 def read_sweep(directory: str | Path) -> pd.DataFrame:
