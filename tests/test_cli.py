@@ -152,7 +152,13 @@ def _start_long_run(out):
         "--quiet",
         *SMALL,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # a shell's background job ignores SIGINT and its children inherit that: restore it
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         if len(list((out / "parts").glob("step-*.parquet"))) >= 3:
