@@ -283,6 +283,8 @@ class DaskBackend(Backend):
         for future in as_completed(self.futures):
             try:
                 outcome = future.result()
+            except RunInterrupted:  # a signal to this process while it waited
+                raise
             except Exception as exc:  # the worker died or the task could not run
                 outcome = {"status": "failed", "error": one_line(exc), "seconds": None}
             yield by_key[future.key], outcome
