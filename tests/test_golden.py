@@ -1,7 +1,11 @@
 """Golden series: the same scenario and seed give the series the reference code gave.
 
 The references in ``tests/data/golden/`` are the series of these runs as written by the code
-of version 0.2.0 (commit 358b25a), read back exactly (Parquet, float64). A run now must hold
+of version 0.2.0 (commit 358b25a), read back exactly (Parquet, float64); the three ecosystem
+references (``baseline-*``, ``tiny-web-full``) were written again when the measurement took
+common random numbers and exact values (permanent page keys for the page samples, the same
+base noise for every model sample, log-likelihood and topic metrics over all pages): the
+simulated web is the same, only what is measured of it changed. A run now must hold
 the same rows in the same order (step, generation, scope, metric) and the same values up to
 the rounding of the BLAS kernels: numpy's OpenBLAS and torch pick their kernels by CPU (and
 ``OPENBLAS_CORETYPE``), and another kernel may sum in another order, which moved a few

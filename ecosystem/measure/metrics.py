@@ -8,6 +8,7 @@ Core objects:
 - `frechet_distance`: distance between Gaussian fits of the two samples.
 - `topic_coverage`, `tail_mass_ratio`, `topic_entropy`: what a sample keeps of the truth's topics.
 - `subsample`: caps a population at a fixed size so the cost of a step stays flat.
+- `topic_metrics`: the three topic metrics of points already assigned to topics.
 - `evaluate`: every metric of one sample against a culture in a single call.
 
 All distance work runs in float64, in row blocks of bounded size, and every result is exactly
@@ -40,6 +41,7 @@ __all__ = [
     "topic_coverage",
     "topic_entropy",
     "topic_histogram",
+    "topic_metrics",
 ]
 
 # The keys of `evaluate`'s result, in a stable order: the vector world's content metrics.
@@ -462,9 +464,18 @@ def evaluate(
     # Sorted before summing so the mean does not depend on the order of rows.
     results["log_likelihood"] = float(log_prob.sort().values.mean())
 
-    topics = culture.assign(points)
-    results["topic_coverage"] = topic_coverage(topics, culture.weights, min_topic_fraction)
-    if bool(torch.as_tensor(culture.tail_mask).any()):  # a culture may have no tail topics
-        results["tail_mass_ratio"] = tail_mass_ratio(topics, culture.weights, culture.tail_mask)
+    results.update(topic_metrics(culture, culture.assign(points), min_topic_fraction))
+    return results
+
+
+def topic_metrics(culture: Any, topics: ArrayLike, min_topic_fraction: float = 0.1) -> dict:
+    """Topic coverage, tail mass ratio and topic entropy of a sample whose points `culture`
+    assigned to `topics` (NaN tail mass ratio for a culture without tail topics)."""
+    results = {"topic_coverage": topic_coverage(topics, culture.weights, min_topic_fraction)}
+    results["tail_mass_ratio"] = (
+        tail_mass_ratio(topics, culture.weights, culture.tail_mask)
+        if bool(torch.as_tensor(culture.tail_mask).any())  # a culture may have no tail topics
+        else math.nan
+    )
     results["topic_entropy"] = topic_entropy(topics, culture.topics)
     return results

@@ -22,6 +22,14 @@ Every sample has the fixed size ``metrics.samples``, so the cost per month
 does not grow with the web; the world evaluates it (its metrics, see
 :mod:`ecosystem.world.protocol`). A company's rows are recomputed only when it has
 a new model generation.
+
+Samples use common random numbers, so that a series' change from one month to the next is
+the change of what it measures and not fresh sampling noise: every page has a permanent
+random key (:func:`page_keys`) and a page scope's sample is its pages with the smallest keys
+(a uniform sample that keeps every page still there from one month to the next); a model's
+sample and a training set's subsample are drawn from the same base noise every time. A page
+scope's shares, log-likelihood and topic metrics are exact, over all its pages (each page's
+topic is assigned once, when it is first measured).
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
+from ecosystem.measure.metrics import topic_metrics
 from ecosystem.measure.rows import StepRows
+from ecosystem.randomness import Streams
 from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.world.agents import AICompany
 from ecosystem.world.attention import Attention
@@ -44,7 +53,35 @@ from ecosystem.world.web import AI, AI_ASSISTED, HUMAN, Web
 TOP_SHARE = 0.1
 """The top sites: the active creators in this top share by smoothed income."""
 
-__all__ = ["Measurement"]
+__all__ = ["Measurement", "page_keys", "smallest_keys"]
+
+ASSIGN_BATCH = 65536
+"""Pages assigned to topics at once (bounds the memory of the truth's densities)."""
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+def page_keys(pages: np.ndarray, seed: int) -> np.ndarray:
+    """Each page's permanent random key, uint64: SplitMix64 of its row and ``seed``.
+
+    The key depends on nothing but the page and the seed, so a sample of the pages with the
+    smallest keys is a uniform sample that changes only as pages come and go.
+    """
+    with np.errstate(over="ignore"):
+        z = np.asarray(pages, dtype=np.uint64) * _GOLDEN + np.uint64(seed % 2**64) * _MIX_2
+        z = (z ^ (z >> np.uint64(30))) * _MIX_1
+        z = (z ^ (z >> np.uint64(27))) * _MIX_2
+        return z ^ (z >> np.uint64(31))
+
+
+def smallest_keys(pages: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The ``n`` pages of ``pages`` with the smallest keys (all of them if fewer), ascending."""
+    if len(pages) <= n:
+        return pages
+    chosen = np.argpartition(page_keys(pages, seed), n - 1)[:n]
+    return np.sort(pages[chosen])
 
 
 class Measurement:
@@ -54,14 +91,14 @@ class Measurement:
         self,
         world: World,
         settings: MetricSettings,
-        rng: np.random.Generator,
-        generator: torch.Generator,
+        streams: Streams,
     ) -> None:
         self.world = world
         self.settings = settings
-        self.rng = rng
-        self.generator = generator
+        self.streams = streams
+        self.key_seed = int(streams.numpy("metrics:page-keys").integers(2**63))
         self._company_rows: dict[str, tuple[int, StepRows]] = {}
+        self._topics = np.empty(0, dtype=np.int16)
 
     def rows(
         self,
@@ -181,10 +218,27 @@ class Measurement:
             "watermarked_share": _mean(web.watermarked[pages]),
             "opt_out_share": _mean(web.opt_out[pages]),
         }
-        if len(pages) > self.settings.samples:
-            pages = np.sort(self.rng.choice(pages, self.settings.samples, replace=False))
-        values = self._evaluate(web.content_of(pages)) | shares
+        sample = smallest_keys(pages, self.settings.samples, self.key_seed)
+        values = self._evaluate(web.content_of(sample)) | shares
+        if len(pages) and "log_likelihood" in values:
+            # a page's quality is its log-likelihood under the truth
+            values["log_likelihood"] = float(web.quality[pages].astype(np.float64).mean())
+        if len(pages) and "topic_coverage" in values:
+            topics = self._assigned_topics(web)[pages]
+            values |= topic_metrics(self.world, topics, self.settings.min_topic_fraction)
         return [(0, scope, metric, value) for metric, value in values.items()]
+
+    def _assigned_topics(self, web: Web) -> np.ndarray:
+        """The topic the truth assigns each page to, kept per page (pages never change)."""
+        known = len(self._topics)
+        if web.size > known:
+            assigned = [
+                np.asarray(self.world.assign(web.content_of(np.arange(start, stop))))
+                for start in range(known, web.size, ASSIGN_BATCH)
+                for stop in [min(start + ASSIGN_BATCH, web.size)]
+            ]
+            self._topics = np.concatenate([self._topics, *assigned]).astype(np.int16)
+        return self._topics
 
     def _company(self, company: AICompany) -> StepRows:
         cached = self._company_rows.get(company.name)
@@ -192,7 +246,9 @@ class Measurement:
             return cached[1]
         generation, name = company.generation, company.name
         sample = company.generative.sample(
-            self.settings.samples, bias=company.settings.bias, generator=self.generator
+            self.settings.samples,
+            bias=company.settings.bias,
+            generator=self.streams.torch(f"metrics:company:{name}"),
         )
         rows = [(generation, f"company:{name}", m, v) for m, v in self._evaluate(sample).items()]
         rows.append((generation, f"company:{name}", "generation", float(generation)))
@@ -202,7 +258,8 @@ class Measurement:
             # the three training fields are set together, on every fit
             assert synthetic is not None and certified is not None
             if len(train) > self.settings.samples:
-                keep = np.sort(self.rng.choice(len(train), self.settings.samples, replace=False))
+                noise = self.streams.numpy(f"metrics:training:{name}")
+                keep = np.sort(noise.choice(len(train), self.settings.samples, replace=False))
                 seen = self.world.store.take(train, keep)
             else:
                 seen = train

@@ -103,9 +103,7 @@ class EcosystemModel(mesa.Model):
         )
         self.economy.calibrate(self.creators, self._creator_rng)
         self.month = MonthOfCreators(0, 0, 0)
-        self.measurement = Measurement(
-            self.world, scenario.metrics, streams.numpy("metrics"), streams.torch("metrics")
-        )
+        self.measurement = Measurement(self.world, scenario.metrics, streams)
         self.published = self.web.live()
         self.rows: StepRows = self._measure(0)
 
