@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast browser app validate bench lint clean
+.PHONY: run test test-fast browser app validate bench bench-speed lint clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required; set PYTHON=...)"; exit 1; }
@@ -48,6 +48,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_ecosystem.py
 	$(BIN)/python benchmarks/bench_sweep.py
+
+# Speed and noise against the commit before the speed work, side by side (~20 minutes).
+bench-speed: $(STAMP)
+	$(BIN)/python benchmarks/bench_speed.py --large
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

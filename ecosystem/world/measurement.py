@@ -76,11 +76,15 @@ def page_keys(pages: np.ndarray, seed: int) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def smallest_keys(pages: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """The ``n`` pages of ``pages`` with the smallest keys (all of them if fewer), ascending."""
+def smallest_keys(
+    pages: np.ndarray, n: int, seed: int, keys: np.ndarray | None = None
+) -> np.ndarray:
+    """The ``n`` pages of ``pages`` with the smallest keys (all of them if fewer), ascending;
+    ``keys``, when given, holds ``page_keys`` of every page row."""
     if len(pages) <= n:
         return pages
-    chosen = np.argpartition(page_keys(pages, seed), n - 1)[:n]
+    mine = page_keys(pages, seed) if keys is None else keys[pages]
+    chosen = np.argpartition(mine, n - 1)[:n]
     return np.sort(pages[chosen])
 
 
@@ -99,6 +103,7 @@ class Measurement:
         self.key_seed = int(streams.numpy("metrics:page-keys").integers(2**63))
         self._company_rows: dict[str, tuple[int, StepRows]] = {}
         self._topics = np.empty(0, dtype=np.int16)
+        self._keys = np.empty(0, dtype=np.uint64)
 
     def rows(
         self,
@@ -218,7 +223,7 @@ class Measurement:
             "watermarked_share": _mean(web.watermarked[pages]),
             "opt_out_share": _mean(web.opt_out[pages]),
         }
-        sample = smallest_keys(pages, self.settings.samples, self.key_seed)
+        sample = smallest_keys(pages, self.settings.samples, self.key_seed, self._page_keys(web))
         values = self._evaluate(web.content_of(sample)) | shares
         if len(pages) and "log_likelihood" in values:
             # a page's quality is its log-likelihood under the truth
@@ -227,6 +232,13 @@ class Measurement:
             topics = self._assigned_topics(web)[pages]
             values |= topic_metrics(self.world, topics, self.settings.min_topic_fraction)
         return [(0, scope, metric, value) for metric, value in values.items()]
+
+    def _page_keys(self, web: Web) -> np.ndarray:
+        """Every page's permanent key, kept per page."""
+        if web.size > len(self._keys):
+            new = page_keys(np.arange(len(self._keys), web.size), self.key_seed)
+            self._keys = np.concatenate([self._keys, new])
+        return self._keys
 
     def _assigned_topics(self, web: Web) -> np.ndarray:
         """The topic the truth assigns each page to, kept per page (pages never change)."""
