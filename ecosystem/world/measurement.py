@@ -223,34 +223,28 @@ class Measurement:
             "watermarked_share": _mean(web.watermarked[pages]),
             "opt_out_share": _mean(web.opt_out[pages]),
         }
-        sample = smallest_keys(pages, self.settings.samples, self.key_seed, self._page_keys(web))
+        keys, assigned = self._page_columns(web)
+        sample = smallest_keys(pages, self.settings.samples, self.key_seed, keys)
         values = self._evaluate(web.content_of(sample)) | shares
         if len(pages) and "log_likelihood" in values:
             # a page's quality is its log-likelihood under the truth
             values["log_likelihood"] = float(web.quality[pages].astype(np.float64).mean())
         if len(pages) and "topic_coverage" in values:
-            topics = self._assigned_topics(web)[pages]
-            values |= topic_metrics(self.world, topics, self.settings.min_topic_fraction)
+            values |= topic_metrics(self.world, assigned[pages], self.settings.min_topic_fraction)
         return [(0, scope, metric, value) for metric, value in values.items()]
 
-    def _page_keys(self, web: Web) -> np.ndarray:
-        """Every page's permanent key, kept per page."""
-        if web.size > len(self._keys):
-            new = page_keys(np.arange(len(self._keys), web.size), self.key_seed)
-            self._keys = np.concatenate([self._keys, new])
-        return self._keys
-
-    def _assigned_topics(self, web: Web) -> np.ndarray:
-        """The topic the truth assigns each page to, kept per page (pages never change)."""
-        known = len(self._topics)
+    def _page_columns(self, web: Web) -> tuple[np.ndarray, np.ndarray]:
+        """Every page's permanent key and the topic the truth assigns it to, computed once per
+        page (pages never change), in batches of ``ASSIGN_BATCH``."""
+        known = len(self._keys)
         if web.size > known:
-            assigned = [
-                np.asarray(self.world.assign(web.content_of(np.arange(start, stop))))
-                for start in range(known, web.size, ASSIGN_BATCH)
-                for stop in [min(start + ASSIGN_BATCH, web.size)]
-            ]
-            self._topics = np.concatenate([self._topics, *assigned]).astype(np.int16)
-        return self._topics
+            keys, topics = [self._keys], [self._topics]
+            for start in range(known, web.size, ASSIGN_BATCH):
+                rows = np.arange(start, min(start + ASSIGN_BATCH, web.size))
+                keys.append(page_keys(rows, self.key_seed))
+                topics.append(np.asarray(self.world.assign(web.content_of(rows)), dtype=np.int16))
+            self._keys, self._topics = np.concatenate(keys), np.concatenate(topics)
+        return self._keys, self._topics
 
     def _company(self, company: AICompany) -> StepRows:
         cached = self._company_rows.get(company.name)
