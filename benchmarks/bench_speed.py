@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python benchmarks/bench_speed.py [--against REV] [--large] [--trees before,now]
 
-A git worktree of REV (default ``BEFORE``, the code before common random numbers and the
-cached EM features) is made in a temporary folder, and this script runs its measurements as
+A git worktree of REV (default ``BEFORE``, the code before common random numbers) is made in
+a temporary folder, and this script runs its measurements as
 a child process in each tree in turn (``PYTHONPATH`` set to the tree), so both see the same
 machine in the same minutes. Each tree's figures:
 

@@ -41,9 +41,6 @@ __all__ = ["GaussianMixtureModel"]
 
 _INITIALISATIONS = ("kmeans++", "random")
 _EMPTY_GUARD = 10.0 * torch.finfo(torch.float64).eps
-FEATURE_CACHE_BYTES = 128 << 20
-"""Largest set of quadratic features a fit keeps between EM passes (1.2 KB a point in
-dimension 16: about 100,000 points)."""
 _DEAD_MASS = 1e-3
 """A component explaining less than this much responsibility mass (in points) is re-seeded."""
 
@@ -149,10 +146,9 @@ class GaussianMixtureModel:
         log_likelihood = -math.inf
         converged = False
         n_iter = 0
-        chunks = _FeatureChunks(centred, n_components)
         for iteration in range(1, self.max_iter + 1):
             n_iter = iteration
-            log_likelihood, moments = _expectation(chunks, weights, means, covariances)
+            log_likelihood, moments = _expectation(centred, weights, means, covariances)
             weights, means, covariances, reseeded_now = self._maximisation(
                 moments, (means, covariances, reseeded), centred, generator
             )
@@ -278,44 +274,24 @@ def _symmetric_from_upper(upper: torch.Tensor, d: int) -> torch.Tensor:
     return matrices
 
 
-class _FeatureChunks:
-    """The data's quadratic features chunk by chunk, kept between EM passes while they fit in
-    ``FEATURE_CACHE_BYTES`` (they depend on the data alone), else rebuilt on each pass."""
-
-    def __init__(self, centred: torch.Tensor, n_components: int) -> None:
-        self.centred = centred
-        self.n = centred.shape[0]
-        d = centred.shape[1]
-        self.step = _rows_per_chunk(d, n_components)
-        size = 8 * self.n * (d * (d + 1) // 2 + d + 1)
-        self.kept: list[torch.Tensor] | None = [] if size <= FEATURE_CACHE_BYTES else None
-
-    def __iter__(self):
-        if self.kept:
-            yield from self.kept
-            return
-        for start in range(0, self.n, self.step):
-            features = quadratic_features(self.centred[start : start + self.step])
-            if self.kept is not None:
-                self.kept.append(features)
-            yield features
-
-
 def _expectation(
-    chunks: _FeatureChunks, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor
+    centred: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor
 ) -> tuple[float, torch.Tensor]:
     """Mean log-likelihood and responsibility-weighted feature moments [D, K] in one data pass."""
+    n, d = centred.shape
     coefficients, constants = quadratic_coefficients(means, cholesky_factors(covariances))
     offsets = (constants + weights.log())[:, None]
     transposed = coefficients.T.contiguous()
     moments = torch.zeros(coefficients.shape[0], means.shape[0], dtype=torch.float64)
     total = 0.0
-    for features in chunks:
+    step = _rows_per_chunk(d, means.shape[0])
+    for start in range(0, n, step):
+        features = quadratic_features(centred[start : start + step])
         log_joint = torch.addmm(offsets, transposed, features, alpha=-0.5)
         torch.clamp_(log_joint, max=offsets)  # the Mahalanobis form is >= 0
         total += float(logsumexp_columns_(log_joint, normalise=True).sum())
         moments.addmm_(features, log_joint.T)
-    return total / chunks.n, moments
+    return total / n, moments
 
 
 def _hard_assignment_moments(centred: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
