@@ -18,9 +18,9 @@ def test_every_sample_has_the_fixed_size(monkeypatch):
     sizes = []
     original = VectorWorld.evaluate
 
-    def recording(world, batch, settings):
+    def recording(world, batch, settings, **memory):
         sizes.append(len(batch))
-        return original(world, batch, settings)
+        return original(world, batch, settings, **memory)
 
     monkeypatch.setattr(VectorWorld, "evaluate", recording)
     model = EcosystemModel(load_scenario(TINY, ["metrics.samples=150"]))
@@ -124,3 +124,19 @@ def test_a_model_is_measured_with_the_same_base_noise_every_time():
     first = model.measurement._company(model.companies[0])
     model.measurement._company_rows.clear()
     assert model.measurement._company(model.companies[0]) == first
+
+
+def test_the_web_sample_memo_changes_no_value():
+    """The web's k-NN distances kept from month to month give exactly the values that
+    computing them afresh gives, month after month (pages come, go and stay)."""
+    model = EcosystemModel(load_scenario(TINY, ["metrics.samples=150"]))
+    for _ in range(4):
+        model.step()
+        web, measurement = model.web, model.measurement
+        assert measurement._memos["web"]["ids"] is not None
+        keys, _ = measurement._page_columns(web)
+        sample = smallest_keys(web.live(), 150, measurement.key_seed, keys)
+        fresh = model.world.evaluate(web.content_of(sample), measurement.settings)
+        kept = {m: v for _, s, m, v in model.rows if s == "web" and m in fresh}
+        for metric in ("precision", "recall", "density", "coverage", "frechet"):
+            assert kept[metric] == fresh[metric], metric

@@ -407,6 +407,30 @@ def test_evaluate_matches_the_individual_metrics(culture):
     )
 
 
+def test_evaluate_with_a_memo_gives_exactly_the_fresh_values(culture):
+    """A sample that loses, gains and keeps rows from call to call, its ids in any order;
+    a kept id whose point changed is computed afresh, not taken from the memo."""
+    generator = make_generator(17)
+    population = culture.sample(900, generator)
+    memo: dict = {}
+    ids = torch.randperm(900, generator=generator)[:300].numpy()
+    for call in range(5):
+        if call:
+            stay = ids[torch.randperm(300, generator=generator)[:250].numpy()]
+            others = np.setdiff1d(np.arange(900), stay)
+            ids = np.concatenate(
+                [stay, others[torch.randperm(len(others), generator=generator)[:50].numpy()]]
+            )
+        x = population[ids]
+        if call == 4:
+            x = x.clone()
+            x[0] += 0.5  # the same id, another point
+        assert evaluate(culture, x, ids=ids, memo=memo) == evaluate(culture, x)
+    assert memo["ids"].tolist() == ids.tolist()
+    with pytest.raises(ValueError, match="ids must be 300 distinct integers"):
+        evaluate(culture, x, ids=np.zeros(300, dtype=np.int64), memo=memo)
+
+
 def test_evaluate_is_exactly_invariant_to_row_order(culture):
     generator = make_generator(14)
     x = culture.sample(300, generator)

@@ -54,6 +54,8 @@ _MAX_BLOCK_ROWS = 4096
 # only on its two points, so it is bit-identical whatever the rows' order or block.
 _EXACT_DISTANCES = "donot_use_mm_for_euclid_dist"
 _WEIGHT_SUM_TOLERANCE = 1e-6
+_MEMO_ELEMENTS = 1 << 24
+"""Largest sample whose distances (to the reference and within) a memo keeps, in elements."""
 
 ArrayLike = np.ndarray | Tensor
 
@@ -244,9 +246,13 @@ def _as_reference(real: ArrayLike | Reference, k: int) -> Reference:
 
 
 def _ball_statistics(
-    reference: Reference, fake: Tensor, fake_radii: Tensor | None
+    reference: Reference,
+    fake: Tensor,
+    fake_radii: Tensor | None,
+    to_reference: Tensor | None = None,
 ) -> dict[str, float]:
-    """Precision, density, coverage and (given fake radii) recall in one pass over distances."""
+    """Precision, density, coverage and (given fake radii) recall in one pass over distances
+    (``to_reference``, the fake-to-real distances [n_fake, n_real], when already known)."""
     n_real, n_fake = reference.x.shape[0], fake.shape[0]
     fake_in_real_ball = torch.zeros(n_fake, dtype=torch.bool)
     real_ball_hit = torch.zeros(n_real, dtype=torch.bool)
@@ -255,7 +261,11 @@ def _ball_statistics(
     rows = _block_rows(n_real)
     for start in range(0, n_fake, rows):
         stop = start + rows
-        distances = torch.cdist(fake[start:stop], reference.x, compute_mode=_EXACT_DISTANCES)
+        distances = (
+            torch.cdist(fake[start:stop], reference.x, compute_mode=_EXACT_DISTANCES)
+            if to_reference is None
+            else to_reference[start:stop]
+        )
         inside = distances <= reference.radii
         fake_in_real_ball[start:stop] = inside.any(dim=1)
         real_ball_hit |= inside.any(dim=0)
@@ -428,6 +438,46 @@ def subsample(x: ArrayLike, n: int, generator: torch.Generator) -> Tensor:
     return rows[chosen.to(rows.device)]
 
 
+def _remembered_distances(
+    reference: Reference, points: Tensor, ids: np.ndarray, memo: dict
+) -> tuple[Tensor, Tensor]:
+    """Distances of `points` to the reference [n, n_ref] and to each other [n, n], taking the
+    rows and columns of ids that `memo`'s previous sample held (with the same points) from it,
+    and keeping this sample's in it. Each distance depends on its two points only, so the
+    result is exactly that of computing every distance afresh."""
+    n = points.shape[0]
+    kept = np.empty(0, dtype=np.int64)
+    if memo.get("reference") is reference and "ids" in memo:
+        _, kept, earlier = np.intersect1d(ids, memo["ids"], assume_unique=True, return_indices=True)
+        same = (points[kept] == memo["points"][earlier]).all(dim=1).numpy()
+        kept, earlier = kept[same], earlier[same]
+    fresh = torch.from_numpy(np.setdiff1d(np.arange(n), kept, assume_unique=True))
+    if len(kept):
+        # every row taken from the memo (the fresh ones from its first row, then overwritten)
+        source = np.zeros(n, dtype=np.int64)
+        source[kept] = earlier
+        rows = torch.from_numpy(source)
+        to_reference = memo["to_reference"].index_select(0, rows)
+        within = memo["within"].index_select(0, rows).index_select(1, rows)
+    else:
+        to_reference = torch.empty(n, reference.x.shape[0], dtype=torch.float64)
+        within = torch.empty(n, n, dtype=torch.float64)
+    if len(fresh):
+        to_reference[fresh] = torch.cdist(points[fresh], reference.x, compute_mode=_EXACT_DISTANCES)
+        across = torch.cdist(points[fresh], points, compute_mode=_EXACT_DISTANCES)
+        within[fresh] = across
+        within[:, fresh] = across.T
+    memo.clear()
+    memo.update(
+        reference=reference,
+        ids=ids.copy(),
+        points=points,
+        to_reference=to_reference,
+        within=within,
+    )
+    return to_reference, within
+
+
 def evaluate(
     culture: Any,
     x: ArrayLike,
@@ -435,12 +485,19 @@ def evaluate(
     reference: Reference | ArrayLike | None = None,
     k: int = 5,
     min_topic_fraction: float = 0.1,
+    ids: np.ndarray | None = None,
+    memo: dict | None = None,
 ) -> dict[str, float]:
     """Every metric of sample `x` against `culture` (the truth), as {name: float}.
 
     `culture` provides `reference`, `log_prob`, `assign`, `weights`, `tail_mask` and `topics`.
     An empty `x` gives NaN everywhere; with at most k points recall is NaN, with fewer than 2
     the Frechet distance is NaN; a culture without tail topics has a NaN tail mass ratio.
+
+    With `ids` (distinct int64 ids of the rows, such as page rows) and `memo` (a dict the
+    caller keeps from one call to the next), the k-NN distances of rows whose ids and points
+    the previous call's sample had are taken from `memo` instead of computed: a sample that
+    changes little from call to call costs little, and the values are exactly the same.
     """
     k = _check_k(k)
     results = dict.fromkeys(METRIC_NAMES, math.nan)
@@ -451,8 +508,20 @@ def evaluate(
     _check_same_dim(prepared.x, points, "x")
     n = points.shape[0]
 
-    fake_radii = _knn_radii(points, k) if k < n else None
-    results.update(_ball_statistics(prepared, points, fake_radii))
+    to_reference = None
+    if memo is not None and ids is not None and n * (n + len(prepared)) <= _MEMO_ELEMENTS:
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.shape != (n,) or len(np.unique(ids)) != n:
+            raise ValueError(f"ids must be {n} distinct integers, one per row of x")
+        to_reference, within = _remembered_distances(prepared, points, ids, memo)
+        fake_radii = (
+            torch.topk(within, k + 1, dim=1, largest=False, sorted=True).values[:, k]
+            if k < n
+            else None
+        )
+    else:
+        fake_radii = _knn_radii(points, k) if k < n else None
+    results.update(_ball_statistics(prepared, points, fake_radii, to_reference))
     if n >= 2:
         results["frechet"] = _frechet(
             prepared.mean, prepared.covariance_sqrt, prepared.covariance, points

@@ -104,6 +104,11 @@ class Measurement:
         self._company_rows: dict[str, tuple[int, StepRows]] = {}
         self._topics = np.empty(0, dtype=np.int16)
         self._keys = np.empty(0, dtype=np.uint64)
+        self._memos: dict[str, dict] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the memos are caches (tens of MB) that change no value: checkpoints leave them out
+        return self.__dict__ | {"_memos": {}}
 
     def rows(
         self,
@@ -225,7 +230,11 @@ class Measurement:
         }
         keys, assigned = self._page_columns(web)
         sample = smallest_keys(pages, self.settings.samples, self.key_seed, keys)
-        values = self._evaluate(web.content_of(sample)) | shares
+        # the web's sample keeps most of its pages from month to month; this month's pages
+        # are all new
+        memo = self._memos.setdefault(scope, {}) if scope == "web" else None
+        values = self.world.evaluate(web.content_of(sample), self.settings, ids=sample, memo=memo)
+        values |= shares
         if len(pages) and "log_likelihood" in values:
             # a page's quality is its log-likelihood under the truth
             values["log_likelihood"] = float(web.quality[pages].astype(np.float64).mean())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 
 from ecosystem.measure.metrics import METRIC_NAMES, evaluate
@@ -79,10 +80,24 @@ class VectorWorld(Culture):
         """The head topics, bool ``[K]``."""
         return ~self.tail_mask
 
-    def evaluate(self, batch: torch.Tensor, settings: MetricSettings) -> dict[str, float]:
+    def evaluate(
+        self,
+        batch: torch.Tensor,
+        settings: MetricSettings,
+        *,
+        ids: np.ndarray | None = None,
+        memo: dict | None = None,
+    ) -> dict[str, float]:
         """The nine metrics of :data:`~ecosystem.measure.metrics.METRIC_NAMES` against the
-        reference sample."""
-        return evaluate(self, batch, k=settings.k, min_topic_fraction=settings.min_topic_fraction)
+        reference sample; ``memo`` keeps the k-NN distances of the items by their ``ids``."""
+        return evaluate(
+            self,
+            batch,
+            k=settings.k,
+            min_topic_fraction=settings.min_topic_fraction,
+            ids=ids,
+            memo=memo,
+        )
 
     def assist(
         self,
