@@ -2,8 +2,9 @@
 
 Core objects: `register` (class decorator; refuses a class that does not define every method of
 the `GenerativeModel` protocol), `make` (build by name with checked parameter names), `available`
-(sorted registered names), `params_schema` (the parameters a model declares: its `Params`, a
-`models.params.ModelParams`) and `validate_params` (check parameters against that declaration).
+(sorted registered names, of one kind of content if asked), `params_schema` (the parameters a
+model declares: its `Params`, a `models.params.ModelParams`) and `validate_params` (check
+parameters against that declaration).
 """
 
 from __future__ import annotations
@@ -45,9 +46,14 @@ def register(name: str) -> Callable[[ModelClass], ModelClass]:
     return decorate
 
 
-def available() -> list[str]:
-    """Sorted names of all registered models."""
-    return sorted(_MODELS)
+def available(content: str | None = None) -> list[str]:
+    """Sorted names of the registered models; with ``content``, only those that fit that
+    kind of data (a model class's ``content``: "vectors", the default, or "documents")."""
+    return sorted(
+        name
+        for name, cls in _MODELS.items()
+        if content is None or getattr(cls, "content", "vectors") == content
+    )
 
 
 def params_schema(name: str) -> type[ModelParams] | None:

@@ -40,7 +40,7 @@ FAST_PARAMS: dict[str, dict] = {
     "gmm": {"components": 3, "max_iter": 200},
     "kde": {"max_points": 5000},
 }
-MODEL_NAMES = available()
+MODEL_NAMES = available("vectors")
 CHECK_DATA = check_data()
 
 
@@ -114,6 +114,8 @@ def small_data() -> torch.Tensor:
 def test_registry_lists_the_models():
     assert sorted(MODEL_NAMES) == MODEL_NAMES
     assert {"gaussian", "gmm", "kde"} <= set(MODEL_NAMES)
+    assert "ngram" in available("documents") and "ngram" not in MODEL_NAMES
+    assert set(available()) == set(MODEL_NAMES) | set(available("documents"))
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

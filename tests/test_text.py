@@ -1,0 +1,266 @@
+"""The text world's parts: documents in a ragged column, the language (the truth) and the
+n-gram language model, checked against their exact definitions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ecosystem.world.documents import DocumentStore
+from ecosystem.world.language import Language, vocabulary_words
+from models import make
+from models.documents import Documents
+from models.ngram import NGramModel
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def tiny_language(**overrides) -> Language:
+    settings = dict(topics=2, vocab=4, cluster_size=2, stickiness=0.6, mean_length=3.0)
+    settings |= overrides
+    return Language.generate(seeded(0), **settings)
+
+
+def every_document(vocab: int, length: int) -> Documents:
+    return Documents.from_lists(list(itertools.product(range(vocab), repeat=length)))
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+def test_a_column_appends_and_takes_documents_in_amortised_constant_time():
+    store = DocumentStore(50)
+    column = store.column(2)
+    batches = [Documents.from_lists([[1, 2, 3], [], [4]]), Documents.from_lists([[5] * 200])]
+    for batch in batches * 20:
+        column.append(store.as_batch(batch))
+    assert len(column) == 80
+    assert column.nbytes < 4 * (2 * 20 * 204 * 4 + 2 * 81 * 8)  # doubling, not per page
+    taken = column.take(np.array([3, 0, 79, 1]))
+    assert taken.to_lists() == [[5] * 200, [1, 2, 3], [5] * 200, []]
+    assert column.view().to_lists()[:4] == [[1, 2, 3], [], [4], [5] * 200]
+
+
+def test_the_store_joins_indexes_and_checks_batches():
+    store = DocumentStore(10)
+    a, b = store.as_batch([[1, 2], [3]]), store.as_batch([[4, 5, 6]])
+    joined = store.concat([a, store.empty(), b])
+    assert joined.to_lists() == [[1, 2], [3], [4, 5, 6]]
+    assert store.take(joined, np.array([True, False, True])).to_lists() == [[1, 2], [4, 5, 6]]
+    assert store.take(joined, torch.tensor([2, 2])).to_lists() == [[4, 5, 6], [4, 5, 6]]
+    with pytest.raises(ValueError, match=r"word ids in \[0, 10\)"):
+        store.as_batch([[1, 10]])
+    with pytest.raises(ValueError, match="offsets must start at 0"):
+        store.as_batch(Documents(np.array([1, 2], np.int32), np.array([0, 3], np.int64)))
+    with pytest.raises(ValueError, match="content must be Documents or sequences"):
+        store.as_batch("the cat")
+
+
+# --- the language ------------------------------------------------------------------------
+
+
+def test_the_language_is_a_normalised_distribution_over_documents():
+    """Summed over every document of a length, the truth's probabilities add up to 1, and
+    each topic's chain leaves its Zipf-shaped unigram distribution invariant."""
+    language = tiny_language()
+    for length in (1, 2, 4):
+        total = language.log_prob(every_document(4, length)).exp().sum()
+        assert float(total) == pytest.approx(1.0, abs=1e-12)
+    pairs = every_document(4, 2)
+    joint = language.topic_log_likelihoods(pairs).exp()  # [16, K]: p(w1, w2 | k)
+    second_word = joint.reshape(4, 4, -1).sum(dim=0)  # marginal of w2
+    torch.testing.assert_close(second_word, language.unigrams.T, atol=1e-12, rtol=0)
+
+
+def test_sampled_documents_follow_the_chain():
+    """Word-pair frequencies of 40,000 two-word documents on one topic match P_k(w1, w2)."""
+    language = tiny_language()
+    topics = torch.zeros(40_000, dtype=torch.long)
+    documents, _ = language.sample(40_000, seeded(1), topics=topics)
+    lengths = documents.lengths
+    pairs = np.stack(
+        [documents.tokens[documents.offsets[:-1]], documents.tokens[documents.offsets[:-1] + 1]]
+    )
+    pairs = pairs[:, lengths >= 2]
+    counts = np.bincount(pairs[0] * 4 + pairs[1], minlength=16)
+    expected = language.topic_log_likelihoods(every_document(4, 2))[:, 0].exp().numpy()
+    observed = counts / counts.sum()
+    error = np.sqrt(expected * (1 - expected) / counts.sum())
+    assert np.all(np.abs(observed - expected) < 4.5 * error + 1e-9)
+    assert lengths.mean() == pytest.approx(3.0, abs=0.05)
+
+
+def test_the_posterior_recovers_the_topic_of_long_documents():
+    language = Language.generate(seeded(2), topics=10, vocab=500, mean_length=200.0)
+    documents, topics = language.sample(300, seeded(3))
+    assert (language.assign(documents) == topics).float().mean() > 0.95
+    posterior = language.posterior(documents)
+    torch.testing.assert_close(posterior.sum(dim=1), torch.ones(300, dtype=torch.float64))
+
+
+def test_head_and_tail_of_topics_and_words():
+    language = Language.generate(seeded(4), topics=50, vocab=2000)
+    assert 0 < int(language.tail_mask.sum()) < 50 and language.tail_mask[-1]
+    assert 0 < int(language.word_tail_mask.sum()) < 2000
+    assert float(language.word_weights[language.word_head_mask].sum()) >= 0.8
+    assert language.word_weights.sum().item() == pytest.approx(1.0)
+
+
+def test_words_are_readable_and_distinct():
+    """English words by frequency (wordfreq is a dependency), or synthetic syllables."""
+    for source in ("english", "synthetic"):
+        words, used = vocabulary_words(3000, source)
+        assert len(set(words)) == 3000 and all(word.isalpha() for word in words)
+        assert used == source
+    assert vocabulary_words(5, "english")[0] == ["the", "to", "and", "of", "a"]
+    assert vocabulary_words(2, "synthetic")[0] == ["ba", "be"]
+
+
+def test_the_language_is_reproducible_from_its_generator():
+    first = Language.generate(seeded(5), topics=5, vocab=100).sample(50, seeded(6))[0]
+    again = Language.generate(seeded(5), topics=5, vocab=100).sample(50, seeded(6))[0]
+    assert first.to_lists() == again.to_lists()
+
+
+# --- the n-gram model --------------------------------------------------------------------
+
+
+def training(n: int = 3000, seed: int = 7) -> tuple[Language, Documents]:
+    language = tiny_language(mean_length=3.0)
+    documents, _ = language.sample(n, seeded(seed))
+    return language, documents
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_a_smoothed_ngram_model_is_a_distribution_over_every_document(order):
+    _, documents = training()
+    model = NGramModel(vocab=4, order=order).fit(documents, generator=seeded(0))
+    for length in (1, 2, 3):
+        total = model.log_prob(every_document(4, length)).exp().sum()
+        assert float(total) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", ["dirichlet", "none"])
+def test_ngram_samples_follow_the_model_on_both_sampling_paths(smoothing):
+    """Two-word documents: pair frequencies of the exact path and of the controlled path at
+    temperature 1 both match exp(log_prob)."""
+    documents = Documents.from_lists([[0, 1], [1, 1], [2, 0], [0, 0], [3, 2]] * 10 + [[1, 3]])
+    model = NGramModel(vocab=4, order=2, smoothing=smoothing, prior=2.0)
+    model.fit(documents, generator=seeded(0))
+    expected = model.log_prob(every_document(4, 2)).exp().numpy()
+    assert expected.sum() == pytest.approx(1.0)
+    sample = model.sample(30_000, generator=seeded(1))
+    counts = np.bincount(sample.tokens[0::2] * 4 + sample.tokens[1::2], minlength=16)
+    starts = np.full((30_000, 1), 4)
+    first = model._draw_controlled(starts, 1.0, seeded(2))
+    second = model._draw_controlled(first[:, None], 1.0, seeded(3))
+    controlled = np.bincount(first * 4 + second, minlength=16)
+    error = np.sqrt(expected * (1 - expected) / 30_000)
+    for observed in (counts / counts.sum(), controlled / controlled.sum()):
+        assert np.all(np.abs(observed - expected) < 4.5 * error + 1e-9)
+    if smoothing == "none":
+        assert set(np.flatnonzero(counts)) <= {1, 5, 8, 0, 14, 7}  # only pairs seen in training
+
+
+def test_a_unigram_maximum_likelihood_model_never_writes_a_lost_word():
+    documents = Documents.from_lists([[0, 1, 1, 2]] * 5)
+    model = NGramModel(vocab=6, order=1, smoothing="none").fit(documents, generator=seeded(0))
+    sample = model.sample(2000, generator=seeded(1))
+    assert set(sample.tokens.tolist()) == {0, 1, 2}
+    assert np.all(sample.lengths == 4)
+    assert float(model.log_prob(Documents.from_lists([[3]]))[0]) == -np.inf
+
+
+def test_top_k_top_p_and_temperature_cut_and_sharpen_the_tail():
+    language = Language.generate(seeded(8), topics=3, vocab=60, mean_length=20.0)
+    documents, _ = language.sample(2000, seeded(9))
+    base = dict(vocab=60, order=1)
+    full = NGramModel(**base).fit(documents, generator=seeded(0))
+    ranked = np.argsort(
+        -full._probabilities(np.zeros((60, 0), np.int64), np.arange(60)), kind="stable"
+    )
+    top = make("ngram", **base, top_k=5).fit(documents, generator=seeded(0))
+    assert set(top.sample(500, generator=seeded(1)).tokens.tolist()) <= set(ranked[:5].tolist())
+    nucleus = make("ngram", **base, top_p=0.5).fit(documents, generator=seeded(0))
+    probabilities = full._probabilities(np.zeros((60, 0), np.int64), ranked)
+    kept = ranked[: int(np.searchsorted(np.cumsum(probabilities), 0.5) + 1)]
+    assert set(nucleus.sample(500, generator=seeded(2)).tokens.tolist()) == set(kept.tolist())
+    cold = full.sample(2000, bias=0.5, generator=seeded(3))
+    warm = full.sample(2000, bias=1.0, generator=seeded(3))
+
+    def entropy(documents: Documents) -> float:
+        shares = np.bincount(documents.tokens, minlength=60) / len(documents.tokens)
+        return float(-(shares[shares > 0] * np.log(shares[shares > 0])).sum())
+
+    assert entropy(cold) < entropy(warm) - 0.1
+    assert (
+        full.log_prob(cold).mean() / cold.lengths.mean()
+        > full.log_prob(warm).mean() / warm.lengths.mean()
+    )
+
+
+def test_an_ngram_model_round_trips_its_state_and_is_reproducible():
+    _, documents = training()
+    model = NGramModel(vocab=4, order=3).fit(documents, generator=seeded(0))
+    restored = NGramModel(vocab=4, order=3).load_state_dict(model.state_dict())
+    probe = every_document(4, 3)
+    assert torch.equal(model.log_prob(probe), restored.log_prob(probe))
+    a = model.sample(100, bias=0.8, generator=seeded(5)).to_lists()
+    assert a == restored.sample(100, bias=0.8, generator=seeded(5)).to_lists()
+    with pytest.raises(ValueError, match=r"outside \[0, 4\)"):
+        model.log_prob(Documents.from_lists([[4]]))
+
+
+# --- text metrics ------------------------------------------------------------------------
+
+
+def test_text_metrics_of_human_text_and_of_a_collapsed_sample():
+    from ecosystem.measure.text_metrics import (
+        BagOfWords,
+        distinct_n,
+        distinct_words,
+        perplexity,
+        tail_word_mass_ratio,
+        unigram_divergence,
+        vocabulary_coverage,
+        word_histogram,
+        word_log_likelihood,
+    )
+
+    language = Language.generate(seeded(10), topics=5, vocab=200, mean_length=30.0)
+    human, _ = language.sample(2000, seeded(11))
+    weights = language.word_weights.numpy()
+    tail = language.word_tail_mask.numpy()
+    collapsed = Documents.from_lists([[0, 1, 2] * 10] * 200)
+    h_human, h_collapsed = word_histogram(human, 200), word_histogram(collapsed, 200)
+    assert vocabulary_coverage(h_human, weights) > 0.95
+    assert vocabulary_coverage(h_collapsed, weights) == pytest.approx(3 / 200)
+    assert tail_word_mass_ratio(h_human, weights, tail) == pytest.approx(1.0, abs=0.05)
+    assert tail_word_mass_ratio(h_collapsed, weights, tail) == 0.0
+    assert unigram_divergence(h_human, weights) < 0.01 < unigram_divergence(h_collapsed, weights)
+    assert unigram_divergence(weights, weights) == pytest.approx(0.0, abs=1e-15)
+    assert distinct_words(collapsed) == 3.0 and distinct_words(human) > 190
+    assert distinct_n(collapsed, 2) == pytest.approx(3 / (200 * 29))
+    assert distinct_n(Documents.from_lists([[1, 2, 3], [1, 2]]), 2) == pytest.approx(2 / 3)
+    assert distinct_n(human, 3) > distinct_n(human, 2) > 100 * distinct_n(collapsed, 2)
+    quality = word_log_likelihood(language, human)
+    assert quality == pytest.approx(float(language.log_prob(human).sum()) / human.lengths.sum())
+    # the truth's own perplexity on human text is lower than any fitted model's
+    reference, _ = language.sample(500, seeded(12))
+    truth = perplexity(language, reference)
+    fitted = NGramModel(vocab=200, order=2).fit(human, generator=seeded(0))
+    thin = NGramModel(vocab=200, order=1, smoothing="none").fit(collapsed, generator=seeded(0))
+    assert truth < perplexity(fitted, reference) < math.inf
+    assert perplexity(thin, reference) == math.inf
+    embed = BagOfWords(200, 16, seeded(13))
+    points = embed(human)
+    assert points.shape == (2000, 16)
+    order = torch.randperm(2000, generator=seeded(14)).numpy()
+    shuffled = DocumentStore(200).take(human, order)
+    assert torch.equal(embed(shuffled), points[torch.from_numpy(order)])
