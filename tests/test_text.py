@@ -12,8 +12,10 @@ import torch
 
 from ecosystem.world.documents import DocumentStore
 from ecosystem.world.language import Language, vocabulary_words
-from models import make
+from models import available, make
+from models.checks import ModelCheckError
 from models.documents import Documents
+from models.language_checks import LANGUAGE_CHECKS, check_language_model
 from models.ngram import NGramModel
 
 
@@ -264,3 +266,41 @@ def test_text_metrics_of_human_text_and_of_a_collapsed_sample():
     order = torch.randperm(2000, generator=seeded(14)).numpy()
     shuffled = DocumentStore(200).take(human, order)
     assert torch.equal(embed(shuffled), points[torch.from_numpy(order)])
+
+
+# --- the language models' conformance suite ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"order": 1, "smoothing": "none"}, {"order": 3, "top_k": 5}, {"top_p": 0.6}],
+    ids=["default", "unigram-mle", "trigram-top-k", "top-p"],
+)
+@pytest.mark.parametrize("name", available("documents"))
+def test_every_language_model_passes_the_conformance_suite(name, params):
+    assert check_language_model(name, params=params) == [c.__name__ for c in LANGUAGE_CHECKS]
+
+
+class GlobalRandomNGram(NGramModel):
+    def sample(self, n, *, bias=1.0, generator):
+        np.random.random()  # noqa: NPY002 (the defect under test)
+        return super().sample(n, bias=bias, generator=generator)
+
+
+class ForgetfulNGram(NGramModel):
+    def load_state_dict(self, state):
+        state = dict(state, lengths_=state["lengths_"][:1])
+        return super().load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("broken", "failed"),
+    [
+        (GlobalRandomNGram, "check_uses_only_the_given_generator"),
+        (ForgetfulNGram, "check_state_dict_round_trip"),
+    ],
+)
+def test_the_language_suite_catches_broken_models(broken, failed):
+    with pytest.raises(ModelCheckError) as error:
+        check_language_model(broken)
+    assert failed in error.value.failures
