@@ -29,6 +29,8 @@ __all__ = ["NGramModel", "as_documents"]
 _SMOOTHINGS = ("dirichlet", "none")
 _DENSE_ELEMENTS = 1 << 22
 """Next-word probabilities held at once when sampling with temperature or truncation."""
+_TABLE_ELEMENTS = 1 << 23
+"""Largest table of every bigram context's distribution a model keeps (float64, 64 MiB)."""
 
 
 def as_documents(x: Any, vocab: int, *, name: str = "x") -> Documents:
@@ -122,6 +124,7 @@ class NGramModel:
         if len(documents.tokens) == 0:
             raise ValueError("x must hold at least one word")
         tokens = documents.tokens.astype(np.int64)
+        self.__dict__.pop("_cached_tables", None)
         self.levels_ = []
         for level in range(1, self.order + 1):
             keys = _context_keys(tokens, documents.offsets, level - 1, self.vocab) * self.vocab
@@ -235,20 +238,32 @@ class NGramModel:
         """Next words with temperature, top-k and top-p: the full next-word distribution of
         each distinct history, in blocks of bounded size."""
         V = self.vocab
-        unique, inverse = np.unique(histories, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
         uniforms = torch.rand(len(histories), generator=generator, dtype=torch.float64)
         words = np.empty(len(histories), dtype=np.int64)
         rows = max(1, _DENSE_ELEMENTS // V)
-        vocabulary = np.arange(V, dtype=np.int64)
+        if self.order == 1 or (self.order == 2 and (V + 1) * V <= _TABLE_ELEMENTS):
+            # every context fits one table, kept per temperature for the next draws
+            table = self._tables.get(bias)
+            if table is None:
+                cumulative = _controlled_cumulative(
+                    torch.from_numpy(self._every_context()), bias, self.top_k, self.top_p
+                )
+                # one sorted int64 array for all rows: row r's cumulative mass in units of
+                # 2^-52, plus r * 2^53 (one binary search per draw, no row copied)
+                offsets = torch.arange(len(cumulative), dtype=torch.int64)[:, None] << 53
+                table = ((cumulative * 2.0**52).floor().long() + offsets).reshape(-1)
+                self._tables[bias] = table
+            context = histories[:, 0] if self.order == 2 else np.zeros(len(histories), np.int64)
+            row = torch.from_numpy(context)
+            target = (uniforms * 2.0**52).floor().long() + (row << 53)
+            flat = torch.searchsorted(table, target, right=True)
+            words[:] = (flat - row * V).clamp_(0, V - 1).numpy()
+            return words
+        unique, inverse = np.unique(histories, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
         for start in range(0, len(unique), rows):
             block = unique[start : start + rows]
-            probabilities = self._probabilities(
-                np.repeat(block, V, axis=0), np.tile(vocabulary, len(block))
-            ).reshape(len(block), V)
-            cumulative = _controlled_cumulative(
-                torch.from_numpy(probabilities), bias, self.top_k, self.top_p
-            )
+            cumulative = self._cumulative_rows(block, bias)
             mine = np.flatnonzero((inverse >= start) & (inverse < start + len(block)))
             for chunk in range(0, len(mine), rows):
                 these = mine[chunk : chunk + rows]
@@ -258,6 +273,43 @@ class NGramModel:
                 )
                 words[these] = drawn[:, 0].clamp_(max=V - 1).numpy()
         return words
+
+    def _every_context(self) -> np.ndarray:
+        """p(w | h) of every context h of an order-1 or order-2 model, [1 or V + 1, V]: the
+        counts scattered into a dense table, then exactly the arithmetic of
+        `_probabilities`."""
+        V = self.vocab
+        p = np.full((1, V), 1.0 / V)
+        for level, table in enumerate(self.levels_, start=1):
+            rows = 1 if level == 1 else V + 1
+            counts = np.zeros((rows, V))
+            counts.reshape(-1)[table["joint"]] = table["counts"]
+            totals = np.zeros((rows, 1))
+            totals[table["contexts"], 0] = table["totals"]
+            if self.smoothing == "dirichlet":
+                p = (counts + self.prior * p) / (totals + self.prior)
+            else:
+                p = np.where(totals > 0, counts / np.maximum(totals, 1), p)
+        return p
+
+    def _cumulative_rows(self, block: np.ndarray, bias: float) -> torch.Tensor:
+        """Cumulative controlled next-word distributions of the histories ``block``, [m, V]."""
+        V = self.vocab
+        probabilities = self._probabilities(
+            np.repeat(block, V, axis=0), np.tile(np.arange(V, dtype=np.int64), len(block))
+        ).reshape(len(block), V)
+        return _controlled_cumulative(torch.from_numpy(probabilities), bias, self.top_k, self.top_p)
+
+    @property
+    def _tables(self) -> dict[float, torch.Tensor]:
+        """Flat cumulative tables of every context by temperature (orders 1 and 2), a cache."""
+        if "_cached_tables" not in self.__dict__:
+            self._cached_tables: dict[float, torch.Tensor] = {}
+        return self._cached_tables
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the tables are a cache, recomputed exactly when needed: checkpoints leave them out
+        return {k: v for k, v in self.__dict__.items() if k != "_cached_tables"}
 
     # --- state --------------------------------------------------------------------------
 
@@ -276,6 +328,7 @@ class NGramModel:
             raise ValueError(f"state must hold {self.order} count tables (levels_)")
         self.levels_ = [{key: np.asarray(value).copy() for key, value in t.items()} for t in levels]
         self.lengths_ = np.asarray(lengths, dtype=np.int64).copy()
+        self.__dict__.pop("_cached_tables", None)
         return self
 
 
@@ -293,6 +346,10 @@ def _controlled_cumulative(
     V = probabilities.shape[1]
     tempered = probabilities.clamp_min(1e-300).log() / bias
     tempered = torch.softmax(tempered, dim=1)
+    if not (0 < top_k < V or top_p < 1.0):
+        cumulative = tempered.cumsum(dim=1)
+        cumulative[:, -1] = 1.0
+        return cumulative
     # most likely first, ties by word id (a stable sort of the negated probabilities)
     order = torch.sort(-tempered, dim=1, stable=True).indices
     ranked = tempered.gather(1, order)

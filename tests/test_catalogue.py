@@ -26,6 +26,7 @@ from ecosystem.measure.catalogue import (
 )
 from ecosystem.measure.metrics import METRIC_NAMES, evaluate
 from ecosystem.world.culture import Culture
+from ecosystem.world.text import TextWorld
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 SMALL_LAB = [
@@ -87,7 +88,17 @@ def test_every_series_is_described_once():
 def test_key_outcomes_are_what_compare_and_reports_use():
     assert key_outcomes("ecosystem") == compare.KEY_METRICS
     assert key_outcomes("lab") == compare.LAB_KEY_METRICS
-    assert key_outcomes("ecosystem") == (
+    assert key_outcomes("ecosystem", world="text") == (
+        ("web", "word_log_likelihood"),
+        ("web", "vocabulary_coverage"),
+        ("web", "tail_word_mass_ratio"),
+        ("web", "recall"),
+        ("web", "tail_mass_ratio"),
+        ("web", "synthetic_share"),
+        ("creators", "active"),
+        ("creators", "income_gini"),
+    )
+    assert key_outcomes("ecosystem", world="vector") == (
         ("web", "precision"),
         ("web", "recall"),
         ("web", "coverage"),
@@ -96,7 +107,7 @@ def test_key_outcomes_are_what_compare_and_reports_use():
         ("creators", "active"),
         ("creators", "income_gini"),
     )
-    assert key_outcomes("lab") == (
+    assert key_outcomes("lab", world="vector") == (
         ("model", "precision"),
         ("model", "recall"),
         ("model", "coverage"),
@@ -110,7 +121,7 @@ def test_key_outcomes_are_what_compare_and_reports_use():
 
 
 def test_run_summary_reads_the_catalogue():
-    assert catalogue.summary_columns() == (
+    assert catalogue.summary_columns("vector") == (
         "precision",
         "recall",
         "coverage",
@@ -180,17 +191,19 @@ def test_a_second_world_declares_its_content_metrics_once():
         ContentMetric("perplexity", "perplexity", "perplexity", "exp of the mean NLL"),
         ContentMetric("distinct_2", "distinct-2", "share (0-1)", "share of distinct bigrams"),
     )
-    declared = content_series("text", metrics)
+    declared = content_series("paintings", metrics)
     sampled = {(e.mode, e.scope) for e in declared}
     assert sampled == {(e.mode, e.scope) for e in SERIES if e.metric == "precision"}
-    assert {e.world for e in declared} == {"text"}
+    assert {e.world for e in declared} == {"paintings"}
     assert all(e.group == "Quality and diversity" and not e.key for e in declared)
     vector = catalogue.series(world="vector")
     assert all(e.world in (None, "vector") for e in vector)
     assert lookup("web", "precision", world="vector").world == "vector"
     assert lookup("web", "synthetic_share", world="text").world is None
-    with pytest.raises(KeyError, match="no series 'precision'"):
-        lookup("web", "precision", world="text")
+    assert lookup("web", "precision", world="text").world == "text"
+    with pytest.raises(KeyError, match="no series 'frechet'"):
+        lookup("web", "frechet", world="text")
+    assert catalogue.content_metric_names("text") == TextWorld.metric_names
     companies = {(e.scope, e.metric) for e in catalogue.in_group("Companies")}
     assert {("company", "answers"), ("training", "crawled")} <= companies
     assert ("web", "precision") not in companies

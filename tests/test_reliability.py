@@ -125,11 +125,20 @@ def _files(directory: Path) -> dict[str, bytes]:
 # --- resume ------------------------------------------------------------------------------
 
 
+TEXT_LAB_SMALL = ["--set", "text.vocab=300", "--set", "text.reference_size=200"]
+TEXT_LAB_SMALL += ["--set", "lab.n_real=200", "--set", "lab.n_synthetic=200"]
+TEXT_LAB_SMALL += ["--set", "metrics.samples=200"]
+SMALL_RUNS = {
+    ("vectors", "ecosystem"): [str(TINY), "--steps", "8"],
+    ("vectors", "lab"): ["mad-fresh-data", "--steps", "8", *LAB_SMALL],
+    ("text", "ecosystem"): [str(ROOT / "tests" / "data" / "tiny-text-web.toml"), "--steps", "8"],
+    ("text", "lab"): ["text-fresh-data", "--steps", "8", *TEXT_LAB_SMALL],
+}
+"""A small run of every registered world in both modes."""
+
 RESUMABLE = [
-    pytest.param(world, "ecosystem", [str(TINY), "--steps", "8"], id=f"{world}-ecosystem")
-    for world in WORLDS
-] + [
-    pytest.param(world, "lab", ["mad-fresh-data", "--steps", "8", *LAB_SMALL], id=f"{world}-lab")
+    pytest.param(world, mode, SMALL_RUNS[world, mode], id=f"{world}-{mode}")
+    for mode in ("ecosystem", "lab")
     for world in WORLDS
 ]
 

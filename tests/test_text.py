@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from ecosystem.scenario import load_scenario
 from ecosystem.world.documents import DocumentStore
 from ecosystem.world.language import Language, vocabulary_words
 from models import available, make
@@ -304,3 +305,97 @@ def test_the_language_suite_catches_broken_models(broken, failed):
     with pytest.raises(ModelCheckError) as error:
         check_language_model(broken)
     assert failed in error.value.failures
+
+
+# --- the text world ----------------------------------------------------------------------
+
+TEXT_LAB = ["text.vocab=300", "text.reference_size=200", "lab.n_real=300"]
+TEXT_LAB += ["lab.n_synthetic=300", "metrics.samples=200"]
+
+
+@pytest.fixture(scope="module")
+def text_world():
+    from ecosystem.world.worlds import make_world
+
+    scenario = load_scenario("text-fully-synthetic", TEXT_LAB)
+    return make_world(scenario, seeded(20))
+
+
+def test_the_text_world_satisfies_the_protocol(text_world):
+    from ecosystem.world.protocol import ContentColumn, ContentStore, World
+    from ecosystem.world.worlds import WORLDS
+
+    assert isinstance(text_world, World) and WORLDS["text"] is type(text_world)
+    assert isinstance(text_world.store, ContentStore)
+    assert isinstance(text_world.store.column(3), ContentColumn)
+    assert set(text_world.models) <= set(available("documents"))
+    documents, topics = text_world.sample(30, seeded(21))
+    assert len(documents) == 30 and topics.shape == (30,)
+    assert text_world.log_prob(documents).shape == (30,)
+    assert torch.equal(text_world.assign(documents), text_world.posterior(documents).argmax(1))
+
+
+def test_the_text_world_evaluates_every_metric(text_world):
+    from ecosystem.scenario import MetricSettings
+
+    settings = MetricSettings(k=5)
+    human, _ = text_world.sample(200, seeded(22))
+    values = text_world.evaluate(human, settings)
+    assert tuple(values) == text_world.metric_names
+    assert math.isnan(values["perplexity"])  # no model behind human documents
+    assert values["precision"] > 0.8 and values["recall"] > 0.8
+    assert values["vocabulary_coverage"] > 0.5 and values["topic_coverage"] > 0.5
+    model = NGramModel(vocab=300, order=2).fit(human, generator=seeded(0))
+    drawn = model.sample(200, bias=0.5, generator=seeded(1))
+    cold = text_world.evaluate(drawn, settings, model=model)
+    assert 1 < cold["perplexity"] < math.inf
+    assert cold["word_log_likelihood"] > values["word_log_likelihood"]  # sharper, "better"
+    assert cold["distinct_words"] < values["distinct_words"]
+    empty = text_world.evaluate(text_world.store.empty(), settings)
+    assert all(math.isnan(v) for v in empty.values())
+    memo: dict = {}
+    ids = np.arange(200)
+    assert text_world.evaluate(human, settings, ids=ids, memo=memo) == values
+
+
+def test_assisted_documents_rewrite_a_share_of_their_words(text_world):
+    drafts, _ = text_world.sample(400, seeded(23))
+    writer = NGramModel(vocab=300, order=1, smoothing="none")
+    model = writer.fit(Documents.from_lists([[7, 8]] * 10), generator=seeded(0))
+    assisted = text_world.assist(drafts, model, 0.3, seeded(24))
+    assert np.array_equal(assisted.offsets, drafts.offsets)
+    changed = assisted.tokens != drafts.tokens
+    assert set(assisted.tokens[changed].tolist()) <= {7, 8}
+    assert 0.25 < np.mean(changed | np.isin(drafts.tokens, [7, 8])) < 0.35
+    assert text_world.assist(drafts, model, 0.0, seeded(24)) is drafts
+
+
+def test_the_text_lab_loops_lose_words_and_fresh_data_keeps_them():
+    """Fully synthetic maximum-likelihood bigrams lose vocabulary generation after
+    generation; fresh human text and accumulated data keep more of it."""
+    from ecosystem.world.lab import lab_steps
+
+    def coverage(name: str) -> list[float]:
+        rows = lab_steps(load_scenario(name, [*TEXT_LAB, "steps=5"]))
+        return [
+            v
+            for _, step in rows
+            for _, s, m, v in step
+            if s == "training" and m == "distinct_words"
+        ]
+
+    synthetic = coverage("text-fully-synthetic")
+    assert synthetic == sorted(synthetic, reverse=True) and synthetic[-1] < synthetic[0]
+    assert coverage("text-fresh-data")[-1] > synthetic[-1]
+    assert coverage("text-accumulate")[-1] > synthetic[-1]
+
+
+def test_the_text_world_runs_in_ecosystem_mode():
+    from ecosystem.world.model import ecosystem_steps
+
+    scenario = load_scenario("tests/data/tiny-text-web.toml", ["steps=3"])
+    rows = [row for _, step in ecosystem_steps(scenario) for row in step]
+    scopes = {scope for _, scope, _, _ in rows}
+    assert {"web", "web_new", "company:alpha", "training:alpha", "creators"} <= scopes
+    perplexities = [v for _, s, m, v in rows if s == "company:alpha" and m == "perplexity"]
+    assert perplexities and all(1 < v < math.inf for v in perplexities)

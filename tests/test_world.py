@@ -253,5 +253,10 @@ def test_a_registered_model_outside_the_world_is_refused(monkeypatch):
 def test_the_scenario_names_its_world():
     assert load_scenario("baseline").world == "vectors"
     assert 'world = "vectors"' in load_scenario("baseline").to_toml()
-    with pytest.raises(ScenarioError, match=r"world: .*allowed: 'vectors'"):
+    with pytest.raises(ScenarioError, match=r"world: .*allowed: 'vectors', 'text'"):
+        load_scenario("baseline", ["world=paintings"])
+    with pytest.raises(ScenarioError, match=r"model 'gmm' does not apply to the 'text' world"):
         load_scenario("baseline", ["world=text"])
+    assert load_scenario("text-fully-synthetic").model.params["vocab"] == 2000
+    with pytest.raises(ScenarioError, match=r"model.params.vocab: must be text.vocab \(2000\)"):
+        load_scenario("text-fully-synthetic", ["model.params.vocab=300"])

@@ -29,6 +29,7 @@ __all__ = [
     "RESULT_TABS",
     "SERIES",
     "TAB_NOTES",
+    "TEXT_METRICS",
     "VECTOR_METRICS",
     "ContentMetric",
     "Figure",
@@ -364,7 +365,75 @@ def _page_shares(scope: str) -> list[Series]:
     )
 
 
-CONTENT_METRICS: dict[str, tuple[ContentMetric, ...]] = {"vector": VECTOR_METRICS}
+_SHARED = {metric.name: metric for metric in VECTOR_METRICS}
+
+TEXT_METRICS: tuple[ContentMetric, ...] = (
+    ContentMetric(
+        "word_log_likelihood",
+        "log-likelihood per word",
+        "log-likelihood (nats / word)",
+        "the sample's log-likelihood under the true language over its number of words: quality",
+        key=True,
+        summary=True,
+    ),
+    ContentMetric(
+        "perplexity",
+        "perplexity",
+        "perplexity (words)",
+        "the model's per-word perplexity on the held-out human documents (infinite when it "
+        "gives a human word no probability): diversity; NaN for samples that are not a model's",
+        summary=True,
+    ),
+    ContentMetric(
+        "vocabulary_coverage",
+        "vocabulary coverage",
+        SHARE,
+        "share of the words holding at least a minimum fraction of their true share",
+        key=True,
+        summary=True,
+    ),
+    ContentMetric(
+        "tail_word_mass_ratio",
+        "tail word mass ratio",
+        RATIO,
+        "the sample's share of rare words over the truth's (1 = intact, 0 = gone)",
+        key=True,
+        summary=True,
+    ),
+    ContentMetric(
+        "distinct_words",
+        "distinct words",
+        "words",
+        "number of different words in the sample",
+        COUNT_FORMAT,
+    ),
+    ContentMetric("distinct_2", "distinct-2", SHARE, "distinct word pairs over all word pairs"),
+    ContentMetric("distinct_3", "distinct-3", SHARE, "distinct word triples over all word triples"),
+    ContentMetric(
+        "unigram_divergence",
+        "unigram divergence",
+        "Jensen-Shannon divergence (nats)",
+        "divergence of the sample's word shares from the truth's (0 = the same)",
+    ),
+    *(
+        ContentMetric(
+            name,
+            _SHARED[name].label,
+            _SHARED[name].unit,
+            _SHARED[name].meaning + " (bag-of-words embedding)",
+            key=name == "recall",
+        )
+        for name in ("precision", "recall", "density", "coverage")
+    ),
+    *(_SHARED[name] for name in ("topic_coverage", "tail_mass_ratio", "topic_entropy")),
+)
+"""The text world's content metrics, in the order
+:meth:`ecosystem.world.text.TextWorld.evaluate` returns them."""
+
+CONTENT_METRICS: dict[str, tuple[ContentMetric, ...]] = {
+    "vector": VECTOR_METRICS,
+    "text": TEXT_METRICS,
+}
 """Per content world, the metrics it computes on every sample of content."""
 
 SERIES: tuple[Series, ...] = (
@@ -688,16 +757,25 @@ def unit(metric: str) -> str | None:
 _UNITS = {entry.metric: entry.unit for entry in SERIES}
 
 
-def key_outcomes(mode: Mode | None = None) -> tuple[tuple[str, str], ...]:
-    """The key outcomes ``(scope, metric)`` of ``mode`` (None: ecosystem, then lab), in order."""
+def key_outcomes(mode: Mode | None = None, world: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The key outcomes ``(scope, metric)`` of ``mode`` (None: ecosystem, then lab), in order,
+    of content world ``world`` (None: of every world; readers keep those a table holds)."""
     if mode is None:
-        return key_outcomes("ecosystem") + key_outcomes("lab")
-    return tuple((entry.scope, entry.metric) for entry in series(mode) if entry.key)
+        return key_outcomes("ecosystem", world) + key_outcomes("lab", world)
+    keys = ((entry.scope, entry.metric) for entry in series(mode, world) if entry.key)
+    return tuple(dict.fromkeys(keys))
 
 
-def summary_columns() -> tuple[str, ...]:
-    """The metrics of the table ``ecosystem run`` prints at the end (one row per scope)."""
-    return tuple(dict.fromkeys(e.metric for e in SERIES if e.summary == "table"))
+def summary_columns(world: str | None = None) -> tuple[str, ...]:
+    """The metrics of the table ``ecosystem run`` prints at the end (one row per scope), of
+    content world ``world`` (None: every world's; the table keeps those a run wrote)."""
+    return tuple(
+        dict.fromkeys(
+            e.metric
+            for e in SERIES
+            if e.summary == "table" and (world is None or e.world in (None, world))
+        )
+    )
 
 
 def summary_line() -> tuple[Series, ...]:

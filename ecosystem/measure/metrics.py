@@ -34,6 +34,7 @@ __all__ = [
     "density_coverage",
     "evaluate",
     "frechet_distance",
+    "knn_metrics",
     "knn_radii",
     "precision_recall",
     "subsample",
@@ -478,6 +479,34 @@ def _remembered_distances(
     return to_reference, within
 
 
+def knn_metrics(
+    reference: Reference,
+    points: Tensor,
+    k: int,
+    *,
+    ids: np.ndarray | None = None,
+    memo: dict | None = None,
+) -> dict[str, float]:
+    """Precision, recall (NaN with at most k points), density and coverage of `points`
+    [n, d] (float64, n >= 1) against a prepared `reference`, with the memo of `evaluate`."""
+    n = points.shape[0]
+    to_reference = None
+    if memo is not None and ids is not None and n * (n + len(reference)) <= _MEMO_ELEMENTS:
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.shape != (n,) or len(np.unique(ids)) != n:
+            raise ValueError(f"ids must be {n} distinct integers, one per row of x")
+        to_reference, within = _remembered_distances(reference, points, ids, memo)
+        fake_radii = (
+            torch.topk(within, k + 1, dim=1, largest=False, sorted=True).values[:, k]
+            if k < n
+            else None
+        )
+    else:
+        fake_radii = _knn_radii(points, k) if k < n else None
+    statistics = _ball_statistics(reference, points, fake_radii, to_reference)
+    return {"recall": math.nan} | statistics
+
+
 def evaluate(
     culture: Any,
     x: ArrayLike,
@@ -508,20 +537,7 @@ def evaluate(
     _check_same_dim(prepared.x, points, "x")
     n = points.shape[0]
 
-    to_reference = None
-    if memo is not None and ids is not None and n * (n + len(prepared)) <= _MEMO_ELEMENTS:
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.shape != (n,) or len(np.unique(ids)) != n:
-            raise ValueError(f"ids must be {n} distinct integers, one per row of x")
-        to_reference, within = _remembered_distances(prepared, points, ids, memo)
-        fake_radii = (
-            torch.topk(within, k + 1, dim=1, largest=False, sorted=True).values[:, k]
-            if k < n
-            else None
-        )
-    else:
-        fake_radii = _knn_radii(points, k) if k < n else None
-    results.update(_ball_statistics(prepared, points, fake_radii, to_reference))
+    results.update(knn_metrics(prepared, points, k, ids=ids, memo=memo))
     if n >= 2:
         results["frechet"] = _frechet(
             prepared.mean, prepared.covariance_sqrt, prepared.covariance, points

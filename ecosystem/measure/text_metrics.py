@@ -85,7 +85,7 @@ def tail_word_mass_ratio(
 
 def distinct_words(documents: Documents) -> float:
     """Number of distinct words in the sample."""
-    return float(len(np.unique(documents.tokens)))
+    return float(np.count_nonzero(np.bincount(documents.tokens))) if len(documents.tokens) else 0.0
 
 
 def distinct_n(documents: Documents, n: int) -> float:
@@ -96,6 +96,12 @@ def distinct_n(documents: Documents, n: int) -> float:
     starts = np.flatnonzero(remaining >= n)
     if len(starts) == 0:
         return math.nan
+    base = int(tokens.max()) + 1
+    if base**n < 2**62:  # one int64 key per n-gram
+        keys = np.zeros(len(starts), dtype=np.int64)
+        for i in range(n):
+            keys = keys * base + tokens[starts + i]
+        return float(len(np.unique(keys))) / len(starts)
     grams = np.stack([tokens[starts + i] for i in range(n)], axis=1)
     return float(len(np.unique(grams, axis=0))) / len(starts)
 

@@ -44,6 +44,7 @@ __all__ = [
     "ModelSettings",
     "PolicySettings",
     "Scenario",
+    "TextSettings",
     "WebSettings",
     "scenario_hash",
     "value_at",
@@ -73,6 +74,53 @@ class CultureSettings(Section):
         unit="items",
         ge=100,
         le=100_000,
+    )
+
+
+class TextSettings(Section):
+    """The ground truth of the text world: a language of topics over a Zipf vocabulary."""
+
+    topics: int = setting(50, "Number of topics of human documents", ge=1, le=1000)
+    vocab: int = setting(
+        2000, "Number of words (English words by frequency, or synthetic)", ge=2, le=100_000
+    )
+    zipf: float = setting(1.1, "Zipf exponent of topic popularity", ge=0.0, le=4.0)
+    word_zipf: float = setting(
+        1.0, "Zipf exponent of word frequency by rank (larger: rarer rare words)", ge=0.0, le=4.0
+    )
+    preferred: float = setting(
+        0.05, "Share of the words each topic prefers (drawn at random)", gt=0.0, le=1.0
+    )
+    boost: float = setting(
+        20.0, "How much more often a topic uses its preferred words", ge=1.0, le=1e6
+    )
+    cluster_size: int = setting(
+        20, "Words per collocation cluster of the word chains", ge=1, le=100_000
+    )
+    stickiness: float = setting(
+        0.5,
+        "Probability that the next word comes from the previous word's cluster",
+        ge=0.0,
+        lt=1.0,
+    )
+    mean_length: float = setting(
+        50.0, "Mean words per document (1 + Poisson)", unit="words", ge=1.0, le=10_000.0
+    )
+    words: Literal["english", "synthetic"] = setting(
+        "english", "Word labels: English words by frequency (wordfreq) or synthetic syllables"
+    )
+    tail_threshold: float = setting(
+        0.8, "Mass held by the head topics and words; the rest is the tail", gt=0.0, lt=1.0
+    )
+    reference_size: int = setting(
+        1000,
+        "Held-out human documents for perplexity and the k-NN metrics",
+        unit="documents",
+        ge=100,
+        le=100_000,
+    )
+    embedding_dim: int = setting(
+        16, "Dimension of the fixed bag-of-words embedding of the k-NN metrics", ge=1, le=256
     )
 
 
@@ -574,6 +622,7 @@ class Scenario(Section):
         "ground truth, content store, models and metrics",
     )
     culture: CultureSettings = Field(default_factory=CultureSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     lab: LabSettings = Field(default_factory=LabSettings)
     web: WebSettings = Field(default_factory=WebSettings)
@@ -608,6 +657,15 @@ class Scenario(Section):
                     f"{path}.name: model {settings.name!r} does not apply to the {self.world!r} "
                     f"world; allowed: {', '.join(applicable)}"
                 )
+            if self.world == "text":
+                vocab = settings.params.get("vocab", self.text.vocab)
+                if vocab != self.text.vocab:
+                    raise ValueError(
+                        f"{path}.params.vocab: must be text.vocab ({self.text.vocab}), "
+                        f"got {vocab!r}"
+                    )
+                # a language model's vocabulary is the world's
+                settings.params = {**settings.params, "vocab": self.text.vocab}
         return self
 
     @model_validator(mode="after")

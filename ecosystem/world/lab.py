@@ -197,8 +197,8 @@ class LabSimulation:
         )
         seen = subsample(world.store, generation.train, metric_settings.samples, metric_generator)
         rows: StepRows = []
-        for scope, sample in (("model", published), ("training", seen)):
-            values = world.evaluate(sample, metric_settings)
+        for scope, sample, source in (("model", published, model), ("training", seen, None)):
+            values = world.evaluate(sample, metric_settings, model=source)
             rows.extend((index, scope, metric, value) for metric, value in values.items())
         rows.append((index, "training", "synthetic_share", generation.synthetic_share))
         rows.append((index, "training", "size", float(len(generation.train))))

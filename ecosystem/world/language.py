@@ -124,10 +124,15 @@ class Language:
         cluster_index = torch.from_numpy(self.clusters)
         self.cluster_mass = torch.zeros(self.topics, n_clusters, dtype=torch.float64)
         self.cluster_mass.index_add_(1, cluster_index, self.unigrams)
-        self._log_unigrams = self.unigrams.log()
+        log_unigrams = self.unigrams.log()
         # log(1 - s + s / pi_k(c)) for a word in the previous word's cluster, per (k, cluster)
-        self._log_stay = torch.log(1 - self.stickiness + self.stickiness / self.cluster_mass)
-        self._log_move = math.log(1 - self.stickiness) if self.stickiness < 1 else -math.inf
+        log_stay = torch.log(1 - self.stickiness + self.stickiness / self.cluster_mass)
+        log_move = math.log(1 - self.stickiness)
+        # a token's score under every topic [3 V, K]: first word, moved, stayed in the cluster
+        self._token_scores = torch.cat(
+            [log_unigrams, log_unigrams + log_move, log_unigrams + log_stay[:, cluster_index]],
+            dim=1,
+        ).T.contiguous()
         # draws: words in cluster order, the cumulative mass of every topic in that order
         self._order = np.argsort(self.clusters, kind="stable")
         counts = np.bincount(self.clusters, minlength=n_clusters)
@@ -256,31 +261,23 @@ class Language:
 
     def topic_log_likelihoods(self, documents: Documents) -> torch.Tensor:
         """log P(words | topic k) of every document and topic, float64 ``[n, K]``."""
-        n, K = len(documents), self.topics
-        out = torch.zeros(n, K, dtype=torch.float64)
+        n, V = len(documents), self.vocab
+        out = torch.zeros(n, self.topics, dtype=torch.float64)
         if n == 0:
             return out
-        step = max(1, _SCORE_ELEMENTS // K)
         tokens, offsets = documents.tokens.astype(np.int64), documents.offsets
-        first = np.zeros(len(tokens), dtype=bool)
-        first[offsets[:-1][documents.lengths > 0]] = True
+        # each token's state: 0 first of its document, 1 moved, 2 stayed in the cluster
+        state = np.ones(len(tokens), dtype=np.int64)
+        if len(tokens) > 1:
+            stayed = self.clusters[tokens[1:]] == self.clusters[tokens[:-1]]
+            state[1:] += stayed
+        state[offsets[:-1][documents.lengths > 0]] = 0
+        index = torch.from_numpy(tokens + V * state)
         document_of = torch.from_numpy(documents.document_of_token)
+        step = max(1, _SCORE_ELEMENTS // self.topics)
         for start in range(0, len(tokens), step):
-            stop = min(start + step, len(tokens))
-            words = torch.from_numpy(tokens[start:stop])
-            scores = self._log_unigrams[:, words]  # [K, T]
-            later = ~first[start:stop]
-            previous = tokens[max(start - 1, 0) : stop - 1]
-            if start == 0:
-                previous = np.concatenate([[0], previous])
-            same = later & (self.clusters[tokens[start:stop]] == self.clusters[previous])
-            move = later & ~same
-            if same.any():
-                index = torch.from_numpy(np.flatnonzero(same))
-                clusters = torch.from_numpy(self.clusters[tokens[start:stop][same]])
-                scores[:, index] += self._log_stay[:, clusters]
-            scores[:, torch.from_numpy(move)] += self._log_move
-            out.T.index_add_(1, document_of[start:stop], scores)
+            scores = self._token_scores.index_select(0, index[start : start + step])
+            out.index_add_(0, document_of[start : start + step], scores)
         return out
 
     def log_prob(self, documents: Documents) -> torch.Tensor:

@@ -265,7 +265,8 @@ class Measurement:
             bias=company.settings.bias,
             generator=self.streams.torch(f"metrics:company:{name}"),
         )
-        rows = [(generation, f"company:{name}", m, v) for m, v in self._evaluate(sample).items()]
+        values = self.world.evaluate(sample, self.settings, model=company.generative)
+        rows = [(generation, f"company:{name}", m, v) for m, v in values.items()]
         rows.append((generation, f"company:{name}", "generation", float(generation)))
         train, synthetic = company.training_x, company.training_synthetic
         certified = company.training_certified

@@ -27,12 +27,14 @@ is its number of items; everything else done to a batch goes through the store.
    the lab loop join (``concat``), index (``take``) and check (``as_batch``) batches through it.
 3. **Models.** ``models``: the registered model names (:func:`models.available`) that apply in
    this world, i.e. fit and sample its batches. Scenario validation refuses any other.
-4. **Metrics.** ``evaluate(batch, settings, *, ids=None, memo=None) -> {name: value}``
-   against the truth, with ``settings`` the scenario's ``metrics`` section, and
-   ``metric_names``: the keys it emits (all of them on every call, NaN where undefined), in a
-   stable order. ``ids`` (distinct int64 ids of the items, such as page rows) and ``memo`` (a
-   dict the caller keeps from one call to the next) let a world keep work for items it saw in
-   the previous call; the values must be exactly those without them (ignoring both is fine).
+4. **Metrics.** ``evaluate(batch, settings, *, ids=None, memo=None, model=None)
+   -> {name: value}`` against the truth, with ``settings`` the scenario's ``metrics``
+   section, and ``metric_names``: the keys it emits (all of them on every call, NaN where
+   undefined), in a stable order. ``ids`` (distinct int64 ids of the items, such as page
+   rows) and ``memo`` (a dict the caller keeps from one call to the next) let a world keep
+   work for items it saw in the previous call; the values must be exactly those without them
+   (ignoring both is fine). ``model`` is the generative model the batch was drawn from, when
+   it was, for metrics of the model itself (the text world's perplexity).
 5. **Assisted writing.** ``assist(drafts, generative, strength, generator, bias=...)``: the
    batch of AI-assisted pages made from human ``drafts`` with a company's model (same length,
    same order; ``strength`` 0 returns the drafts and draws nothing).
@@ -177,9 +179,11 @@ class World(Protocol):
         *,
         ids: np.ndarray | None = None,
         memo: dict | None = None,
+        model: GenerativeModel | None = None,
     ) -> dict[str, float]:
         """Every metric of ``metric_names`` for ``batch`` against the truth; with ``ids`` and
-        ``memo``, work for items seen in the previous call may be kept (same values)."""
+        ``memo``, work for items seen in the previous call may be kept (same values);
+        ``model``: the model ``batch`` was drawn from, if any."""
         ...
 
     def assist(

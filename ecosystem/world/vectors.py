@@ -87,9 +87,11 @@ class VectorWorld(Culture):
         *,
         ids: np.ndarray | None = None,
         memo: dict | None = None,
+        model: GenerativeModel | None = None,
     ) -> dict[str, float]:
         """The nine metrics of :data:`~ecosystem.measure.metrics.METRIC_NAMES` against the
-        reference sample; ``memo`` keeps the k-NN distances of the items by their ``ids``."""
+        reference sample; ``memo`` keeps the k-NN distances of the items by their ``ids``
+        (the ``model`` a sample came from changes none of them)."""
         return evaluate(
             self,
             batch,

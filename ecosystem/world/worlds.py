@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ecosystem.world.text import TextWorld
 from ecosystem.world.vectors import VectorWorld
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WORLDS", "make_world", "world_class"]
 
-WORLDS: dict[str, Any] = {VectorWorld.name: VectorWorld}
+WORLDS: dict[str, Any] = {VectorWorld.name: VectorWorld, TextWorld.name: TextWorld}
 """Every world by name; the first is the default."""
 
 
