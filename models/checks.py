@@ -2,8 +2,9 @@
 
 Core objects: `check_model` (run every check on a registered model or a model factory; raises
 `ModelCheckError` naming each failed check and why), `CHECKS` (the checks, each a function
-`check_*(factory, data)` that can also be run alone), `ModelCheckError` and `check_data` (the
-default training data). Every check draws from explicit generators only and leaves the global
+`check_*(factory, data)` that can also be run alone), `ModelCheckError`, `check_data` (the
+default training data) and `global_random_states_used` (which global random states a call
+changed). Every check draws from explicit generators only and leaves the global
 random states as they were.
 """
 
@@ -23,7 +24,14 @@ from models.base import GenerativeModel, NotFittedError, missing_methods
 from models.params import ModelParams, ParameterError, check_params
 from models.registry import make
 
-__all__ = ["CHECKS", "ModelCheckError", "ModelFactory", "check_data", "check_model"]
+__all__ = [
+    "CHECKS",
+    "ModelCheckError",
+    "ModelFactory",
+    "check_data",
+    "check_model",
+    "global_random_states_used",
+]
 
 ModelFactory = Callable[[], Any]
 """Builds a fresh, unfitted model (a registered class with its parameters, or any callable)."""
@@ -307,29 +315,39 @@ def check_sample_is_reproducible(factory: ModelFactory, data: torch.Tensor) -> N
 def check_uses_only_the_given_generator(factory: ModelFactory, data: torch.Tensor) -> None:
     """fit, sample, log_prob and a state round trip leave torch's, numpy's and Python's global
     random states unchanged: every draw comes from the generator passed in."""
-    torch_state = torch.get_rng_state()
-    numpy_state = np.random.get_state()  # noqa: NPY002 (read to check that nothing draws from it)
-    random_state = python_random.getstate()
-    try:
+
+    def calls() -> None:
         model = _fitted(factory, data)
         model.sample(50, generator=_seeded(1))
         model.sample(50, bias=0.5, generator=_seeded(2))
         model.log_prob(data[:20])
         factory().load_state_dict(model.state_dict()).sample(5, generator=_seeded(3))
-        changed = [
+
+    changed = global_random_states_used(calls)
+    _require(not changed, f"the global random state of {', '.join(changed)} was used")
+
+
+def global_random_states_used(calls: Callable[[], None]) -> list[str]:
+    """Which global random states (torch, numpy, random) ``calls`` changed; all three are
+    restored afterwards."""
+    torch_state = torch.get_rng_state()
+    numpy_state = np.random.get_state()  # noqa: NPY002 (read to check that nothing draws from it)
+    random_state = python_random.getstate()
+    try:
+        calls()
+        return [
             name
-            for name, now in (
+            for name, same in (
                 ("torch", torch.equal(torch.get_rng_state(), torch_state)),
                 ("numpy", _same_numpy_state(np.random.get_state(), numpy_state)),  # noqa: NPY002
                 ("random", python_random.getstate() == random_state),
             )
-            if not now
+            if not same
         ]
     finally:
         torch.set_rng_state(torch_state)
         np.random.set_state(numpy_state)  # noqa: NPY002 (restores what it read)
         python_random.setstate(random_state)
-    _require(not changed, f"the global random state of {', '.join(changed)} was used")
 
 
 def _same_numpy_state(a: object, b: object) -> bool:

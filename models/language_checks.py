@@ -11,7 +11,6 @@ check draws from explicit generators only and leaves the global random states as
 from __future__ import annotations
 
 import functools
-import random as python_random  # its state is read and restored, never drawn from
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from models.base import GenerativeModel, NotFittedError, missing_methods
-from models.checks import ModelCheckError, ModelFactory, _factory, _same_numpy_state
+from models.checks import ModelCheckError, ModelFactory, _factory, global_random_states_used
 from models.documents import Documents
 from models.params import ModelParams, check_params
 
@@ -188,28 +187,15 @@ def check_is_reproducible(factory: ModelFactory, data: Documents) -> None:
 @_check
 def check_uses_only_the_given_generator(factory: ModelFactory, data: Documents) -> None:
     """fit, sample, log_prob and a state round trip leave the global random states alone."""
-    torch_state = torch.get_rng_state()
-    numpy_state = np.random.get_state()  # noqa: NPY002 (read to check that nothing draws from it)
-    random_state = python_random.getstate()
-    try:
+
+    def calls() -> None:
         model = _fitted(factory, data)
         model.sample(20, generator=_seeded(1))
         model.sample(20, bias=0.5, generator=_seeded(2))
         model.log_prob(data)
         factory().load_state_dict(model.state_dict()).sample(5, generator=_seeded(3))
-        changed = [
-            name
-            for name, same in (
-                ("torch", torch.equal(torch.get_rng_state(), torch_state)),
-                ("numpy", _same_numpy_state(np.random.get_state(), numpy_state)),  # noqa: NPY002
-                ("random", python_random.getstate() == random_state),
-            )
-            if not same
-        ]
-    finally:
-        torch.set_rng_state(torch_state)
-        np.random.set_state(numpy_state)  # noqa: NPY002 (restores what it read)
-        python_random.setstate(random_state)
+
+    changed = global_random_states_used(calls)
     _require(not changed, f"the global random state of {', '.join(changed)} was used")
 
 

@@ -24,7 +24,7 @@ from models.gaussian_math import (
     sample_components,
 )
 
-__all__ = ["Culture", "zipf_weights"]
+__all__ = ["Culture", "draw_topics", "tail_mask", "zipf_weights"]
 
 
 def zipf_weights(topics: int, exponent: float) -> torch.Tensor:
@@ -62,7 +62,7 @@ class Culture:
         self.covariances = torch.as_tensor(covariances, dtype=torch.float64)
         self.chols = cholesky_factors(self.covariances)
         self.tail_threshold = float(tail_threshold)
-        self.tail_mask = _tail_mask(self.weights, self.tail_threshold)
+        self.tail_mask = tail_mask(self.weights, self.tail_threshold)
         self.reference = Reference(torch.as_tensor(reference_x), k=reference_k)
 
     @classmethod
@@ -128,9 +128,7 @@ class Culture:
 
     def sample_topics(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """Topics of ``n`` new pieces of content, drawn by popularity."""
-        if n == 0:
-            return torch.empty(0, dtype=torch.long)
-        return torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        return draw_topics(self.weights, n, generator)
 
     def sample(
         self,
@@ -143,14 +141,7 @@ class Culture:
         With ``topics`` given (one topic id per item) it writes about those
         topics; otherwise topics are drawn by popularity.
         """
-        if topics is None:
-            topics = self.sample_topics(n, generator)
-        else:
-            topics = torch.as_tensor(topics, dtype=torch.long)
-            if topics.ndim != 1 or (
-                topics.numel() and (topics.min() < 0 or topics.max() >= self.topics)
-            ):
-                raise ValueError(f"topics must be a 1-D array of ids in [0, {self.topics})")
+        topics = draw_topics(self.weights, n, generator, topics)
         if topics.numel() == 0:
             return torch.empty(0, self.dim, dtype=torch.float32), topics
         x = sample_components(self.means, self.chols, topics, generator)
@@ -180,8 +171,28 @@ class Culture:
         )
 
 
-def _tail_mask(weights: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Tail = topics beyond the fewest most-popular topics that hold ``threshold`` mass."""
+def draw_topics(
+    weights: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    topics: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The topics of ``n`` new items: drawn by popularity ``weights``, or ``topics`` checked
+    (a 1-D array of topic ids, whose length then replaces ``n``), long ``[n]``."""
+    K = len(weights)
+    if topics is not None:
+        topics = torch.as_tensor(topics, dtype=torch.long)
+        if topics.ndim != 1 or (topics.numel() and (topics.min() < 0 or topics.max() >= K)):
+            raise ValueError(f"topics must be a 1-D array of ids in [0, {K})")
+        return topics
+    if n == 0:
+        return torch.empty(0, dtype=torch.long)
+    return torch.multinomial(weights, n, replacement=True, generator=generator)
+
+
+def tail_mask(weights: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Tail = the entries (topics, words) beyond the fewest most probable ones that hold
+    ``threshold`` of the mass, bool ``[len(weights)]``."""
     order = torch.argsort(weights, descending=True, stable=True)
     cumulative = torch.cumsum(weights[order], dim=0)
     head_count = int(torch.searchsorted(cumulative, torch.tensor(threshold, dtype=torch.float64)))

@@ -33,6 +33,7 @@ from typing import Self
 import numpy as np
 import torch
 
+from ecosystem.world.culture import draw_topics, tail_mask, zipf_weights
 from models.documents import Documents
 
 __all__ = ["Language", "vocabulary_words"]
@@ -77,16 +78,6 @@ def _english_words(vocab: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))[:vocab]
 
 
-def _tail_mask(weights: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Tail = beyond the fewest most-probable entries that hold ``threshold`` of the mass."""
-    order = torch.argsort(weights, descending=True, stable=True)
-    cumulative = torch.cumsum(weights[order], dim=0)
-    head_count = int(torch.searchsorted(cumulative, torch.tensor(threshold, dtype=torch.float64)))
-    mask = torch.ones(len(weights), dtype=torch.bool)
-    mask[order[: min(head_count + 1, len(weights))]] = False
-    return mask
-
-
 class Language:
     """Topics as word-level Markov chains over a Zipf vocabulary (see the module docstring).
 
@@ -117,9 +108,9 @@ class Language:
         self.mean_length = float(mean_length)
         self.words, self.word_source = list(words), word_source
         self.tail_threshold = float(tail_threshold)
-        self.tail_mask = _tail_mask(self.weights, self.tail_threshold)
+        self.tail_mask = tail_mask(self.weights, self.tail_threshold)
         self.word_weights = self.weights @ self.unigrams  # the marginal word distribution [V]
-        self.word_tail_mask = _tail_mask(self.word_weights, self.tail_threshold)
+        self.word_tail_mask = tail_mask(self.word_weights, self.tail_threshold)
         n_clusters = int(self.clusters.max()) + 1
         cluster_index = torch.from_numpy(self.clusters)
         self.cluster_mass = torch.zeros(self.topics, n_clusters, dtype=torch.float64)
@@ -162,10 +153,8 @@ class Language:
         ``cluster_size``."""
         if topics < 1 or vocab < 2:
             raise ValueError(f"need topics >= 1 and vocab >= 2, got {topics} and {vocab}")
-        ranks = torch.arange(1, vocab + 1, dtype=torch.float64)
-        topic_weights = ranks[:topics].pow(-zipf)
-        topic_weights /= topic_weights.sum()
-        base = ranks.pow(-word_zipf)
+        topic_weights = zipf_weights(topics, zipf)
+        base = torch.arange(1, vocab + 1, dtype=torch.float64).pow(-word_zipf)
         chosen = torch.rand(topics, vocab, generator=generator, dtype=torch.float64) < preferred
         unigrams = base * torch.where(chosen, float(boost), 1.0)
         unigrams /= unigrams.sum(dim=1, keepdim=True)
@@ -206,9 +195,7 @@ class Language:
 
     def sample_topics(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """Topics of ``n`` new documents, drawn by popularity."""
-        if n == 0:
-            return torch.empty(0, dtype=torch.long)
-        return torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        return draw_topics(self.weights, n, generator)
 
     def sample_lengths(self, n: int, generator: torch.Generator) -> np.ndarray:
         """Lengths of ``n`` documents: 1 + Poisson(mean_length - 1), ``int64 [n]``."""
@@ -219,15 +206,8 @@ class Language:
         self, n: int, generator: torch.Generator, topics: torch.Tensor | None = None
     ) -> tuple[Documents, torch.Tensor]:
         """``n`` human documents and their topics (long ``[n]``), about ``topics`` when given."""
-        if topics is None:
-            topics = self.sample_topics(n, generator)
-        else:
-            topics = torch.as_tensor(topics, dtype=torch.long)
-            if topics.ndim != 1 or (
-                topics.numel() and (topics.min() < 0 or topics.max() >= self.topics)
-            ):
-                raise ValueError(f"topics must be a 1-D array of ids in [0, {self.topics})")
-            n = len(topics)
+        topics = draw_topics(self.weights, n, generator, topics)
+        n = len(topics)
         lengths = self.sample_lengths(n, generator)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
