@@ -127,7 +127,8 @@ class NGramModel:
         self.__dict__.pop("_cached_tables", None)
         self.levels_ = []
         for level in range(1, self.order + 1):
-            keys = _context_keys(tokens, documents.offsets, level - 1, self.vocab) * self.vocab
+            history = _histories(tokens, documents.offsets, level - 1, self.vocab)
+            keys = _pack(history, self.vocab) * self.vocab
             joint, counts = np.unique(keys + tokens, return_counts=True)
             contexts, first = np.unique(joint // self.vocab, return_index=True)
             totals = np.add.reduceat(counts, first) if len(first) else counts[:0]
@@ -386,10 +387,6 @@ def _histories(tokens: np.ndarray, offsets: np.ndarray, width: int, V: int) -> n
         valid = rank >= back
         out[valid, width - back] = tokens[np.flatnonzero(valid) - back]
     return out
-
-
-def _context_keys(tokens: np.ndarray, offsets: np.ndarray, width: int, V: int) -> np.ndarray:
-    return _pack(_histories(tokens, offsets, width, V), V)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
