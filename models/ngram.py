@@ -23,6 +23,7 @@ from models.base import (
 from models.documents import Documents
 from models.params import ModelParams, parameter
 from models.registry import register
+from models.sampling import controlled_cumulative
 
 __all__ = ["NGramModel", "as_documents"]
 
@@ -246,7 +247,7 @@ class NGramModel:
             # every context fits one table, kept per temperature for the next draws
             table = self._tables.get(bias)
             if table is None:
-                cumulative = _controlled_cumulative(
+                cumulative = controlled_cumulative(
                     torch.from_numpy(self._every_context()), bias, self.top_k, self.top_p
                 )
                 # one sorted int64 array for all rows: row r's cumulative mass in units of
@@ -299,7 +300,7 @@ class NGramModel:
         probabilities = self._probabilities(
             np.repeat(block, V, axis=0), np.tile(np.arange(V, dtype=np.int64), len(block))
         ).reshape(len(block), V)
-        return _controlled_cumulative(torch.from_numpy(probabilities), bias, self.top_k, self.top_p)
+        return controlled_cumulative(torch.from_numpy(probabilities), bias, self.top_k, self.top_p)
 
     @property
     def _tables(self) -> dict[float, torch.Tensor]:
@@ -338,34 +339,6 @@ def _context_sizes(table: dict[str, np.ndarray], slots: np.ndarray) -> np.ndarra
     first = table["first"]
     ends = np.append(first[1:], len(table["joint"]))
     return ends[slots] - first[slots]
-
-
-def _controlled_cumulative(
-    probabilities: torch.Tensor, bias: float, top_k: int, top_p: float
-) -> torch.Tensor:
-    """Cumulative next-word distributions [rows, V] after temperature, top-k and top-p."""
-    V = probabilities.shape[1]
-    tempered = probabilities.clamp_min(1e-300).log() / bias
-    tempered = torch.softmax(tempered, dim=1)
-    if not (0 < top_k < V or top_p < 1.0):
-        cumulative = tempered.cumsum(dim=1)
-        cumulative[:, -1] = 1.0
-        return cumulative
-    # most likely first, ties by word id (a stable sort of the negated probabilities)
-    order = torch.sort(-tempered, dim=1, stable=True).indices
-    ranked = tempered.gather(1, order)
-    keep = torch.ones_like(ranked, dtype=torch.bool)
-    if 0 < top_k < V:
-        keep[:, top_k:] = False
-    if top_p < 1.0:
-        before = ranked.cumsum(dim=1) - ranked
-        keep &= before < top_p
-    ranked = torch.where(keep, ranked, 0.0)
-    truncated = torch.zeros_like(tempered).scatter_(1, order, ranked)
-    truncated /= truncated.sum(dim=1, keepdim=True)
-    cumulative = truncated.cumsum(dim=1)
-    cumulative[:, -1] = 1.0
-    return cumulative
 
 
 def _pack(history: np.ndarray, V: int) -> np.ndarray:

@@ -136,11 +136,13 @@ SMALL_RUNS = {
 }
 """A small run of every registered world in both modes."""
 
+TRANSFORMER_LAB = ["text-transformer", "--steps", "8", *TEXT_LAB_SMALL]
+TRANSFORMER_LAB += ["--set", "model.params.steps=5", "--set", "model.params.device=cpu"]
 RESUMABLE = [
     pytest.param(world, mode, SMALL_RUNS[world, mode], id=f"{world}-{mode}")
     for mode in ("ecosystem", "lab")
     for world in WORLDS
-]
+] + [pytest.param("text", "lab", TRANSFORMER_LAB, id="text-lab-transformer")]
 
 
 @pytest.mark.parametrize("world, mode, argv", RESUMABLE)

@@ -18,6 +18,7 @@ from models.checks import ModelCheckError
 from models.documents import Documents
 from models.language_checks import LANGUAGE_CHECKS, check_language_model
 from models.ngram import NGramModel
+from models.transformer import TransformerModel
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -223,6 +224,84 @@ def test_an_ngram_model_round_trips_its_state_and_is_reproducible():
 # --- text metrics ------------------------------------------------------------------------
 
 
+def small_transformer(**overrides) -> TransformerModel:
+    settings = dict(vocab=4, context=3, layers=1, heads=2, head_width=4, steps=60, device="cpu")
+    return TransformerModel(**(settings | overrides))
+
+
+def test_a_transformer_is_a_distribution_over_every_document_across_blocks():
+    """Blocks of 3 words: documents of 1 to 5 words cross a block boundary, and for each
+    length the probabilities of every document sum to 1."""
+    _, documents = training()
+    model = small_transformer().fit(documents, generator=seeded(0))
+    for length in (1, 3, 5):
+        total = model.log_prob(every_document(4, length)).exp().sum()
+        assert float(total) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_transformer_samples_follow_its_log_prob():
+    """Four-word documents (two blocks of 3 and 1): the sampler's cached keys and values
+    give the distribution that log_prob's full blocks give, word by word."""
+    documents = Documents.from_lists([[0, 1, 2, 3], [1, 1, 0, 2], [3, 2, 1, 0]] * 20)
+    model = small_transformer(steps=300, learning_rate=0.02).fit(documents, generator=seeded(0))
+    every = every_document(4, 4)
+    expected = model.log_prob(every).exp().numpy()
+    sample = model.sample(40_000, generator=seeded(1))
+    assert np.all(sample.lengths == 4)
+    codes = sample.tokens.reshape(-1, 4) @ np.array([64, 16, 4, 1])
+    observed = np.bincount(codes, minlength=256) / 40_000
+    error = np.sqrt(expected * (1 - expected) / 40_000)
+    assert np.all(np.abs(observed - expected) < 4.5 * error + 2e-4)
+    # it learnt the documents: at most 1/3, as the fourth word opens a block of its own
+    assert expected[[27, 82, 228]].sum() > 0.2
+
+
+def test_transformer_top_k_one_is_greedy_and_temperature_sharpens():
+    language = Language.generate(seeded(8), topics=3, vocab=40, mean_length=12.0)
+    documents, _ = language.sample(400, seeded(9))
+    base = dict(vocab=40, context=16, steps=80, device="cpu")
+    greedy = make("transformer", **base, top_k=1).fit(documents, generator=seeded(0))
+    drawn = greedy.sample(50, generator=seeded(1))
+    same_length = [drawn.document(i) for i in range(50) if drawn.lengths[i] == drawn.lengths[0]]
+    assert len(same_length) > 1 and all(np.array_equal(d, same_length[0]) for d in same_length)
+    full = make("transformer", **base).fit(documents, generator=seeded(0))
+    cold = full.sample(400, bias=0.5, generator=seeded(2))
+    warm = full.sample(400, bias=1.0, generator=seeded(2))
+    assert len(np.unique(cold.tokens)) < len(np.unique(warm.tokens))
+    assert (
+        full.log_prob(cold).sum() / cold.lengths.sum()
+        > full.log_prob(warm).sum() / warm.lengths.sum()
+    )
+
+
+def test_a_transformer_learns_and_pickles_exactly():
+    import pickle
+
+    language = Language.generate(seeded(3), topics=2, vocab=30, mean_length=10.0)
+    documents, _ = language.sample(300, seeded(4))
+    held_out, _ = language.sample(200, seeded(5))
+    model = make("transformer", vocab=30, context=8, steps=150, device="cpu")
+    model.fit(documents, generator=seeded(0))
+    words = held_out.lengths.sum()
+    assert math.exp(-float(model.log_prob(held_out).sum()) / words) < 0.8 * 30  # beats uniform
+    restored = pickle.loads(pickle.dumps(model))
+    assert torch.equal(restored.log_prob(held_out), model.log_prob(held_out))
+    a = model.sample(20, bias=0.7, generator=seeded(6))
+    b = restored.sample(20, bias=0.7, generator=seeded(6))
+    assert np.array_equal(a.tokens, b.tokens)
+
+
+def test_a_transformer_refuses_cuda_where_there_is_none(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = small_transformer(device="cuda")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        model.fit(Documents.from_lists([[0, 1]]), generator=seeded(0))
+    auto = small_transformer(device="auto", steps=2).fit(
+        Documents.from_lists([[0, 1]]), generator=seeded(0)
+    )
+    assert next(auto.network_.parameters()).device.type == "cpu"
+
+
 def test_text_metrics_of_human_text_and_of_a_collapsed_sample():
     from ecosystem.measure.text_metrics import (
         BagOfWords,
@@ -272,12 +351,29 @@ def test_text_metrics_of_human_text_and_of_a_collapsed_sample():
 # --- the language models' conformance suite ----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "params",
-    [{}, {"order": 1, "smoothing": "none"}, {"order": 3, "top_k": 5}, {"top_p": 0.6}],
-    ids=["default", "unigram-mle", "trigram-top-k", "top-p"],
-)
-@pytest.mark.parametrize("name", available("documents"))
+LANGUAGE_MODEL_SETTINGS = {
+    "ngram": {
+        "default": {},
+        "unigram-mle": {"order": 1, "smoothing": "none"},
+        "trigram-top-k": {"order": 3, "top_k": 5},
+        "top-p": {"top_p": 0.6},
+    },
+    "transformer": {
+        "small": {"steps": 20, "device": "cpu"},
+        "short-blocks-top-k": {"steps": 20, "context": 4, "top_k": 5, "device": "cpu"},
+        "top-p": {"steps": 20, "layers": 1, "top_p": 0.6, "device": "cpu"},
+    },
+}
+"""Settings each language model is checked with (a new model is checked with its defaults)."""
+
+LANGUAGE_MODEL_CASES = [
+    pytest.param(name, params, id=f"{name}-{label}")
+    for name in available("documents")
+    for label, params in LANGUAGE_MODEL_SETTINGS.get(name, {"default": {}}).items()
+]
+
+
+@pytest.mark.parametrize(("name", "params"), LANGUAGE_MODEL_CASES)
 def test_every_language_model_passes_the_conformance_suite(name, params):
     assert check_language_model(name, params=params) == [c.__name__ for c in LANGUAGE_CHECKS]
 

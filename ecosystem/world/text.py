@@ -75,7 +75,7 @@ class TextWorld(Language):
     """
 
     name: ClassVar[str] = "text"
-    models: ClassVar[tuple[str, ...]] = ("ngram",)
+    models: ClassVar[tuple[str, ...]] = ("ngram", "transformer")
     metric_names: ClassVar[tuple[str, ...]] = content_metric_names("text")
 
     def __init__(
