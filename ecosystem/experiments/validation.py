@@ -1,8 +1,9 @@
 """Validation: the simulator reproduces published results before any new claim is trusted.
 
 Core objects: :class:`Check` (one reproduced result: source, expected value,
-tolerance, measured value, pass), :data:`CHECKS` (the registry of check
-functions) and :func:`run_checks`. Each check runs the lab loop over several
+tolerance, measured value, pass), :data:`CHECKS` (the registry of the vector world's
+check functions; the text world's are in :mod:`ecosystem.experiments.text_validation`),
+:func:`world_checks` and :func:`run_checks`. Each check runs the lab loop over several
 seeds and compares a log, median or mean quantity with its published or
 derived expectation under a statistical tolerance. Generation indexing: fit 1
 is the fit on real data.
@@ -33,7 +34,7 @@ from ecosystem.scenario import LabSettings, load_scenario
 from ecosystem.world.lab import self_consuming_loop
 from ecosystem.world.vectors import VectorWorld
 
-__all__ = ["CHECKS", "Check", "history_checks", "run_checks"]
+__all__ = ["CHECKS", "Check", "history_checks", "run_checks", "world_checks"]
 
 SHUMAILOV = "Shumailov et al., Nature 2024"
 ALEMOHAMMAD = "Alemohammad et al., ICLR 2024"
@@ -432,15 +433,36 @@ CHECKS: dict[str, Callable[[bool], list[Check]]] = {
 }
 
 
-def run_checks(names: list[str] | None = None, *, fast: bool = False, progress=None) -> list[Check]:
-    """Run the named checks (all by default) and return their rows."""
-    names = list(CHECKS) if names is None else names
-    unknown = [name for name in names if name not in CHECKS]
+def world_checks(world: str = "vectors") -> dict[str, Callable[[bool], list[Check]]]:
+    """The checks of ``world``: the vector world's (:data:`CHECKS`) or the text world's
+    (:data:`ecosystem.experiments.text_validation.TEXT_CHECKS`)."""
+    if world == "vectors":
+        return CHECKS
+    if world == "text":
+        from ecosystem.experiments.text_validation import TEXT_CHECKS  # it builds on this module
+
+        return TEXT_CHECKS
+    raise ValueError(f"unknown world {world!r} for validation; available: vectors, text")
+
+
+def run_checks(
+    names: list[str] | None = None,
+    *,
+    fast: bool = False,
+    progress=None,
+    world: str = "vectors",
+) -> list[Check]:
+    """Run the named checks of ``world`` (all by default) and return their rows."""
+    checks = world_checks(world)
+    names = list(checks) if names is None else names
+    unknown = [name for name in names if name not in checks]
     if unknown:
-        raise ValueError(f"unknown check {unknown[0]!r}; available: {', '.join(CHECKS)}")
+        raise ValueError(
+            f"unknown check {unknown[0]!r} of the {world} world; available: {', '.join(checks)}"
+        )
     results: list[Check] = []
     for name in names:
-        results.extend(CHECKS[name](fast))
+        results.extend(checks[name](fast))
         if progress is not None:
             progress(name)
     return results

@@ -63,6 +63,7 @@ VALIDATE_EXAMPLES = """examples:
   ecosystem validate
   ecosystem validate --fast --check bias --check tails
   ecosystem validate --history
+  ecosystem validate --world text
   ecosystem validate --json validation.json
 """
 SWEEP_EXAMPLES = """examples:
@@ -356,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compare the calibrated baseline (from January 2022) with the measured history of "
         "2023-2025 instead of the self-consuming-loop checks",
+    )
+    validate.add_argument(
+        "--world",
+        choices=("vectors", "text"),
+        default="vectors",
+        help="the world whose laws to check (default: vectors)",
     )
     validate.add_argument(
         "--check",
@@ -826,13 +833,16 @@ def _validate(args, console: Console) -> int:
 
     if args.history and args.checks:
         raise ValueError("--check selects self-consuming-loop checks; it cannot go with --history")
+    if args.history and args.world != "vectors":
+        raise ValueError("--history validates the calibrated baseline: use it without --world")
     with console.status("running validation checks"):
         started = time.perf_counter()
         if args.history:
             results = history_checks(fast=args.fast)
         else:
-            results = run_checks(args.checks, fast=args.fast)
-    table = Table(title=f"validation ({'fast' if args.fast else 'full'})", show_lines=True)
+            results = run_checks(args.checks, fast=args.fast, world=args.world)
+    title = f"validation of the {args.world} world ({'fast' if args.fast else 'full'})"
+    table = Table(title=title, show_lines=True)
     table.add_column("check (source; tolerance)", ratio=3)
     table.add_column("expected", ratio=1)
     table.add_column("measured", ratio=2)
