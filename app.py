@@ -286,7 +286,7 @@ def show_results(store: RunStore) -> None:
         st.info("The settings in the sidebar have changed since this run: press **Run**.")
     st.subheader(f"{result.label}")
     show_headlines(result)
-    names = [*TABS, "Network", "Compare", "Export"]
+    names = [*TABS, "Documents", "Network", "Compare", "Export"]
     tabs = dict(zip(names, st.tabs(names), strict=True))
     axis = x_axis(result.manifest)
     for name, groups in TABS.items():
@@ -308,6 +308,8 @@ def show_results(store: RunStore) -> None:
                     "This run has none of these series: lab runs have one model and its "
                     "training data, no web, creators or companies."
                 )
+    with tabs["Documents"]:
+        documents_tab(result)
     with tabs["Network"]:
         network_tab(store, result)
     with tabs["Compare"]:
@@ -352,6 +354,39 @@ def network_tab(store: RunStore, result: RunResult) -> None:
     counts = nodes.groupby("origin").agg(pages=("page", "size"), traffic=("traffic", "sum"))
     counts["traffic share"] = counts["traffic"] / counts["traffic"].sum()
     st.dataframe(counts[["pages", "traffic share"]], width="content")
+
+
+def documents_tab(result: RunResult) -> None:
+    """The documents a text-world run kept: the first few of each measured sample at the
+    chosen step, so a user can read the collapse."""
+    excerpts = result.excerpts
+    if excerpts is None or not len(excerpts):
+        st.info(
+            "Only text-world runs keep documents to read (the first documents of each "
+            "measured sample, at the first steps, every `metrics.excerpt_every` steps and the "
+            "last)."
+        )
+        return
+    steps = sorted(int(step) for step in excerpts["step"].unique())
+    axis = x_axis(result.manifest)
+    step = st.select_slider(
+        f"{axis.label.capitalize()} to read",
+        options=steps,
+        value=steps[-1],
+        key="documents-step",
+        help="The steps at which the run kept documents.",
+    )
+    st.markdown(
+        "The first documents of the web's sample, the month's new pages and each company's "
+        "model (lab runs: the model and its training set), cut after 40 words."
+    )
+    shown = excerpts[excerpts["step"] == step]
+    for scope, rows in shown.groupby("scope", sort=False):
+        generation = int(rows["generation"].iloc[0])
+        suffix = f" (generation {generation})" if scope.startswith(("company", "model")) else ""
+        st.markdown(f"**{scope}**{suffix}")
+        for text in rows["text"]:
+            st.text(text)
 
 
 def compare_tab(store: RunStore, result: RunResult) -> None:

@@ -235,4 +235,25 @@ def test_a_lab_scenario_runs_and_shows_its_model(tmp_path, monkeypatch):
     quality = at.tabs[0].get("plotly_chart")
     assert quality
     assert any("no web, creators or companies" in i.value for i in at.tabs[1].info)
-    assert any("Only ecosystem runs" in i.value for i in at.tabs[4].info)
+    assert any("Only text-world runs" in i.value for i in at.tabs[4].info)
+    assert any("Only ecosystem runs" in i.value for i in at.tabs[5].info)
+
+
+@pytest.mark.slow
+def test_a_text_run_shows_its_documents_and_exports(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOSYSTEM_SCENARIOS", str(ROOT / "tests" / "data"))
+    monkeypatch.setenv("ECOSYSTEM_APP_RUNS", str(tmp_path / "runs"))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.query_params["scenario"] = "tiny-text-web"
+    app.run()
+    _run(app)
+    documents = app.tabs[4]
+    slider = app.select_slider(key="documents-step")
+    assert slider.options == ["0", "1", "6"]  # the first steps and the last of 6
+    texts = [t.value for t in documents.text]
+    assert len(texts) >= 3 * 5 and all(len(t.split()) >= 1 for t in texts)
+    scopes = " ".join(m.value for m in documents.markdown)
+    assert "web_new" in scopes and "company:alpha" in scopes
+    slider.set_value(0).run()
+    assert not app.exception
+    assert [b.label for b in app.get("download_button")][0] == "Time series (CSV)"

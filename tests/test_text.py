@@ -495,3 +495,28 @@ def test_the_text_world_runs_in_ecosystem_mode():
     assert {"web", "web_new", "company:alpha", "training:alpha", "creators"} <= scopes
     perplexities = [v for _, s, m, v in rows if s == "company:alpha" and m == "perplexity"]
     assert perplexities and all(1 < v < math.inf for v in perplexities)
+
+
+def test_a_text_run_keeps_documents_to_read_and_a_vector_run_none(tmp_path):
+    from ecosystem.runs.records import CorruptRun
+    from ecosystem.runs.results import read_excerpts
+    from ecosystem.runs.runner import run_scenario
+
+    scenario = load_scenario(
+        "text-fully-synthetic", [*TEXT_LAB, "steps=5", "metrics.excerpt_every=3"]
+    )
+    run_scenario(scenario, tmp_path / "text")
+    excerpts = read_excerpts(tmp_path / "text")
+    assert excerpts is not None
+    assert sorted(excerpts["step"].unique()) == [1, 3, 5]  # the first, every 3rd, the last
+    assert set(excerpts["scope"]) == {"model", "training"}
+    assert excerpts.groupby(["step", "scope"]).size().eq(3).all()
+    words = set(excerpts["text"].str.split().explode()) - {"…"}
+    assert words <= set(vocabulary_words(300)[0])  # real words of the language
+    vectors = load_scenario("mad-fully-synthetic", ["steps=2", "culture.dim=2"])
+    run_scenario(vectors, tmp_path / "vectors")
+    assert read_excerpts(tmp_path / "vectors") is None
+    path = tmp_path / "text" / "excerpts.parquet"
+    path.write_bytes(path.read_bytes()[:-9] + b"garbage!!")
+    with pytest.raises(CorruptRun, match="excerpts.parquet does not match its checksum"):
+        read_excerpts(tmp_path / "text")

@@ -24,6 +24,7 @@ import pandas as pd
 from ecosystem.runs.network import NetworkSample, read_network
 from ecosystem.runs.results import (
     StepRows,
+    read_excerpts,
     read_manifest,
     read_status,
     read_timeseries,
@@ -38,12 +39,14 @@ __all__ = ["RunJob", "RunResult", "RunStore", "load_run", "load_runs"]
 
 @dataclass(frozen=True)
 class RunResult:
-    """One run: where it is, its tidy series, its manifest and (ecosystem runs) its network."""
+    """One run: where it is, its tidy series, its manifest, (ecosystem runs) its network and
+    (text world) the documents it kept for reading."""
 
     directory: Path
     frame: pd.DataFrame
     manifest: dict
     network: NetworkSample | None
+    excerpts: pd.DataFrame | None = None
 
     @property
     def label(self) -> str:
@@ -62,7 +65,11 @@ def load_run(directory: str | Path) -> RunResult:
     if not (directory / MANIFEST).exists():
         raise FileNotFoundError(f"{directory} is not a run directory (no manifest.json)")
     return RunResult(
-        directory, read_timeseries(directory), read_manifest(directory), read_network(directory)
+        directory,
+        read_timeseries(directory),
+        read_manifest(directory),
+        read_network(directory),
+        read_excerpts(directory),
     )
 
 

@@ -39,11 +39,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from ecosystem.measure.excerpts import EXCERPT_SCHEMA
 from ecosystem.measure.rows import StepRows
 from ecosystem.runs.locks import LOCK, DirectoryBusy, describe_writer, held_here, live_writer
 from ecosystem.runs.records import CorruptRun, Manifest, ResultFileError, read_record
 from ecosystem.runs.store import (
     CHECKPOINT,
+    EXCERPTS,
     MANIFEST,
     NETWORK_LINKS,
     NETWORK_NODES,
@@ -73,12 +75,14 @@ __all__ = [
     "clear_run_directory",
     "file_mode",
     "is_run_directory",
+    "read_excerpts",
     "read_manifest",
     "read_status",
     "read_timeseries",
     "run_state",
     "run_status",
     "summarise",
+    "write_excerpts",
 ]
 
 COLUMNS = ("scenario", "seed", "step", "generation", "scope", "metric", "value")
@@ -289,7 +293,7 @@ class RunWriter:
         checksums[SUMMARY] = atomic_write_text(
             self.directory / SUMMARY, json.dumps(summarise(frame), indent=2)
         )
-        for name in (NETWORK_NODES, NETWORK_LINKS):
+        for name in (NETWORK_NODES, NETWORK_LINKS, EXCERPTS):
             if (self.directory / name).exists():
                 checksums[name] = file_sha256(self.directory / name)
         if status == "complete":
@@ -306,7 +310,7 @@ class RunWriter:
 
     def _drop_after(self, step: int) -> None:
         """Remove what a resumed run will write again: the parts after ``step``, final files."""
-        for name in (TIMESERIES, TIMESERIES_CSV, SUMMARY, NETWORK_NODES, NETWORK_LINKS):
+        for name in (TIMESERIES, TIMESERIES_CSV, SUMMARY, NETWORK_NODES, NETWORK_LINKS, EXCERPTS):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / name).unlink()
         for part in (self.directory / PARTS).glob("step-*.parquet"):
@@ -404,6 +408,29 @@ def read_timeseries(directory: str | Path) -> pd.DataFrame:
             raise CorruptRun(f"run {directory} is corrupt: {problem}")
         return _read_table(directory, final).to_pandas()
     raise FileNotFoundError(f"{directory} holds no time series (no timeseries.parquet or parts/)")
+
+
+def write_excerpts(directory: str | Path, table: pa.Table) -> None:
+    """Write a run's excerpts (:class:`ecosystem.measure.excerpts.Excerpts`), atomically."""
+    atomic_write_bytes(Path(directory) / EXCERPTS, _table_bytes(table, pq.write_table))
+
+
+def read_excerpts(directory: str | Path) -> pd.DataFrame | None:
+    """The documents a run kept for reading (step, generation, scope, rank, text), or None
+    when it kept none; checked against the manifest's checksum (:class:`CorruptRun`)."""
+    directory = Path(directory)
+    path = directory / EXCERPTS
+    if not path.exists():
+        return None
+    try:
+        manifest = read_manifest(directory)
+    except FileNotFoundError:
+        manifest = None
+    if manifest is not None and EXCERPTS in (manifest.get("checksums") or {}):
+        problem = _sum_problem(directory, manifest, (EXCERPTS,))
+        if problem is not None:
+            raise CorruptRun(f"run {directory} is corrupt: {problem}")
+    return _read_table(directory, path, EXCERPT_SCHEMA).to_pandas()
 
 
 def read_manifest(directory: str | Path) -> dict:
@@ -590,7 +617,7 @@ def _sum_problem(directory: Path, manifest: dict, names: Iterable[str]) -> str |
     return None
 
 
-def _read_table(directory: Path, path: Path) -> pa.Table:
+def _read_table(directory: Path, path: Path, schema: pa.Schema = SCHEMA) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException):
@@ -598,10 +625,10 @@ def _read_table(directory: Path, path: Path) -> pa.Table:
             f"run {directory} is corrupt: {path.relative_to(directory)} is not a readable "
             "Parquet file"
         ) from None
-    if table.schema != SCHEMA:
+    if table.schema != schema:
         raise CorruptRun(
             f"run {directory} is corrupt: {path.relative_to(directory)} does not hold the "
-            f"columns {', '.join(COLUMNS)}"
+            f"columns {', '.join(schema.names)}"
         )
     return table
 

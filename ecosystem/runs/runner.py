@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 import pandas as pd
 
+from ecosystem.measure.excerpts import Excerpts
 from ecosystem.randomness import Streams
 from ecosystem.runs.locks import writer_lock
 from ecosystem.runs.network import sample_network, write_network
@@ -34,6 +35,7 @@ from ecosystem.runs.results import (
     file_sha256,
     read_manifest,
     run_status,
+    write_excerpts,
 )
 from ecosystem.runs.store import CHECKPOINT, code_version
 from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
@@ -151,6 +153,9 @@ def run_scenario(
             model = getattr(state, "model", None)
             if isinstance(model, EcosystemModel) and scenario.steps > 0:
                 _keep_network(out, scenario, model)
+            excerpts = _excerpts(state)
+            if excerpts is not None and excerpts.rows:
+                write_excerpts(out, excerpts.table())
     return writer.frame
 
 
@@ -236,6 +241,15 @@ def _resume_point(out: Path, scenario: Scenario) -> tuple[Resumed | None, Simula
         )
         return None, None
     return Resumed(manifest, manifest.checkpoint.step), state
+
+
+def _excerpts(state: Simulation) -> Excerpts | None:
+    """The documents a simulation kept for reading (lab: its own; ecosystem: its
+    measurement's)."""
+    model = getattr(state, "model", None)
+    holder = model.measurement if isinstance(model, EcosystemModel) else state
+    excerpts = getattr(holder, "excerpts", None)
+    return excerpts if isinstance(excerpts, Excerpts) else None
 
 
 def _keep_network(out: Path, scenario: Scenario, model: EcosystemModel) -> None:

@@ -27,6 +27,7 @@ from ecosystem.scenario import Scenario, scenario_hash
 __all__ = [
     "CHECKPOINT",
     "COMPARE_RECORD",
+    "EXCERPTS",
     "MANIFEST",
     "NETWORK_LINKS",
     "NETWORK_NODES",
@@ -55,6 +56,8 @@ PARTS = "parts"
 """The folder of per-step Parquet parts a run streams into (removed once consolidated)."""
 NETWORK_NODES = "network.parquet"
 NETWORK_LINKS = "network_links.parquet"
+EXCERPTS = "excerpts.parquet"
+"""Documents kept for reading (text world): step, generation, scope, rank, text."""
 RUNS = "runs"
 """The folder of run directories inside a compare or sweep directory."""
 COMPARE_RECORD = "compare.json"

@@ -249,6 +249,20 @@ class MetricSettings(Section):
         gt=0.0,
         le=1.0,
     )
+    excerpts: int = setting(
+        3,
+        "Documents of each scope kept for reading (text world; 0: none)",
+        unit="documents",
+        ge=0,
+        le=100,
+    )
+    excerpt_every: int = setting(
+        12,
+        "Steps between kept documents, besides the first two and the last step (0: only those)",
+        unit="steps",
+        ge=0,
+        le=100_000,
+    )
 
 
 class WebSettings(Section):

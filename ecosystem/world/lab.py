@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 import models
+from ecosystem.measure.excerpts import Excerpts
 from ecosystem.measure.rows import StepRows
 from ecosystem.randomness import Streams
 from ecosystem.scenario import LabSettings, Scenario
@@ -183,6 +184,10 @@ class LabSimulation:
             self.world, model, scenario.lab, scenario.steps, streams.torch("lab")
         )
         self.metric_generator = streams.torch("metrics")
+        metrics = scenario.metrics
+        self.excerpts = Excerpts(
+            self.world, every=metrics.excerpt_every, count=metrics.excerpts, last=scenario.steps
+        )
 
     def advance(self) -> tuple[int, StepRows] | None:
         """The next generation's rows (None after the last one)."""
@@ -198,6 +203,7 @@ class LabSimulation:
         seen = subsample(world.store, generation.train, metric_settings.samples, metric_generator)
         rows: StepRows = []
         for scope, sample, source in (("model", published, model), ("training", seen, None)):
+            self.excerpts.add(index, index, scope, sample)
             values = world.evaluate(sample, metric_settings, model=source)
             rows.extend((index, scope, metric, value) for metric, value in values.items())
         rows.append((index, "training", "synthetic_share", generation.synthetic_share))

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ecosystem.measure.excerpts import Excerpts
 from ecosystem.measure.metrics import topic_metrics
 from ecosystem.measure.rows import StepRows
 from ecosystem.randomness import Streams
@@ -96,6 +97,8 @@ class Measurement:
         world: World,
         settings: MetricSettings,
         streams: Streams,
+        *,
+        last_step: int = 0,
     ) -> None:
         self.world = world
         self.settings = settings
@@ -105,6 +108,10 @@ class Measurement:
         self._topics = np.empty(0, dtype=np.int16)
         self._keys = np.empty(0, dtype=np.uint64)
         self._memos: dict[str, dict] = {}
+        self.excerpts = Excerpts(
+            world, every=settings.excerpt_every, count=settings.excerpts, last=last_step
+        )
+        self._step = 0
 
     def __getstate__(self) -> dict[str, Any]:
         # the memos are caches (tens of MB) that change no value: checkpoints leave them out
@@ -126,6 +133,7 @@ class Measurement:
         """Every scope's metrics at the end of month ``step``; ``published`` are the
         pages written this month (including any that died before the month ended);
         ``prices`` gives what an answer and a visit earn."""
+        self._step = step
         live = web.live()
         rows: StepRows = []
         rows += self._pages(web, live, "web")
@@ -233,7 +241,9 @@ class Measurement:
         # the web's sample keeps most of its pages from month to month; this month's pages
         # are all new
         memo = self._memos.setdefault(scope, {}) if scope == "web" else None
-        values = self.world.evaluate(web.content_of(sample), self.settings, ids=sample, memo=memo)
+        content = web.content_of(sample)
+        self.excerpts.add(self._step, 0, scope, content)
+        values = self.world.evaluate(content, self.settings, ids=sample, memo=memo)
         values |= shares
         if len(pages) and "log_likelihood" in values:
             # a page's quality is its log-likelihood under the truth
@@ -257,14 +267,17 @@ class Measurement:
 
     def _company(self, company: AICompany) -> StepRows:
         cached = self._company_rows.get(company.name)
-        if cached is not None and cached[0] == company.generation:
-            return cached[1]
         generation, name = company.generation, company.name
+        if cached is not None and cached[0] == generation and not self.excerpts.due(self._step):
+            return cached[1]
         sample = company.generative.sample(
             self.settings.samples,
             bias=company.settings.bias,
             generator=self.streams.torch(f"metrics:company:{name}"),
         )
+        self.excerpts.add(self._step, generation, f"company:{name}", sample)
+        if cached is not None and cached[0] == generation:
+            return cached[1]  # the same sample as the month it was measured: same values
         values = self.world.evaluate(sample, self.settings, model=company.generative)
         rows = [(generation, f"company:{name}", m, v) for m, v in values.items()]
         rows.append((generation, f"company:{name}", "generation", float(generation)))

@@ -103,7 +103,9 @@ class EcosystemModel(mesa.Model):
         )
         self.economy.calibrate(self.creators, self._creator_rng)
         self.month = MonthOfCreators(0, 0, 0)
-        self.measurement = Measurement(self.world, scenario.metrics, streams)
+        self.measurement = Measurement(
+            self.world, scenario.metrics, streams, last_step=scenario.steps
+        )
         self.published = self.web.live()
         self.rows: StepRows = self._measure(0)
 

@@ -157,6 +157,16 @@ class TextWorld(Language):
         results |= topic_metrics(self, joint.argmax(dim=1), settings.min_topic_fraction)
         return {name: float(results[name]) for name in self.metric_names}
 
+    def excerpt(self, batch: Documents, count: int, words: int) -> list[str]:
+        """The first ``count`` documents of ``batch`` as text, each cut after ``words``
+        words (marked with an ellipsis)."""
+        texts = []
+        for i in range(min(count, len(batch))):
+            document = batch.document(i)
+            text = self.text(document[:words])
+            texts.append(text + " …" if len(document) > words else text)
+        return texts
+
     def assist(
         self,
         drafts: Documents,

@@ -17,6 +17,7 @@ from ecosystem.experiments.figures import XAxis, metric_unit, series_figure_png,
 from ecosystem.experiments.report.html import (
     PageContent,
     PageSection,
+    esc,
     figure_html,
     note_html,
     run_label,
@@ -26,7 +27,7 @@ from ecosystem.experiments.report.html import (
 )
 from ecosystem.experiments.report.provenance import provenance_blocks
 from ecosystem.experiments.report.reading import read_run_manifest, read_run_series, report_series
-from ecosystem.runs.results import read_status
+from ecosystem.runs.results import read_excerpts, read_status
 
 __all__ = ["run_content"]
 
@@ -93,6 +94,9 @@ def run_content(
             "provenance", "Provenance", provenance_blocks({run_label(name, seed): manifest})
         ),
     ]
+    excerpts = read_excerpts(path)
+    if excerpts is not None and len(excerpts):
+        sections.insert(2, PageSection("documents", "Sample documents", _excerpt_blocks(excerpts)))
     facts = [
         ("directory", str(path)),
         ("scenario", name),
@@ -104,6 +108,27 @@ def run_content(
         ("end of run", window_used),
     ]
     return PageContent(f"Run report: {name}, seed {seed}", facts, sections, [figure])
+
+
+def _excerpt_blocks(excerpts: pd.DataFrame) -> list[str]:
+    """The documents the run kept, one table per scope: a row per step, its first words."""
+    blocks = [
+        note_html(
+            "The first documents of each measured sample, cut after 40 words, at the first "
+            "steps, every few steps and the last (metrics.excerpt_every): read the collapse."
+        )
+    ]
+    for scope, rows in excerpts.groupby("scope", sort=False):
+        table = pd.DataFrame(
+            {
+                "step": rows["step"].astype(str),
+                "generation": rows["generation"].astype(str),
+                "document": rows["text"],
+            }
+        )
+        blocks.append(f"<h3>{esc(str(scope))}</h3>")
+        blocks.append(table_html(table, text=True))
+    return blocks
 
 
 def _steps_text(manifest: Mapping, frame: pd.DataFrame) -> str:
