@@ -41,6 +41,7 @@ app: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/ecosystem validate
+	$(BIN)/ecosystem validate --world text
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_models.py
@@ -48,6 +49,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_ecosystem.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_checkpoint.py
+	$(BIN)/python benchmarks/bench_text.py
 
 # Speed and noise against the commit before the speed work, side by side (~20 minutes).
 bench-speed: $(STAMP)

@@ -3,13 +3,14 @@
 Public entry points: :class:`Culture` (the ground truth), :func:`load_scenario`
 and :class:`Scenario` (run definitions), :func:`simulate` and
 :func:`run_scenario` and :func:`resume_run` (running, and continuing a run cut short
-from its checkpoint), :func:`read_timeseries` and :func:`run_status` (results),
+from its checkpoint), :func:`read_timeseries`, :func:`read_excerpts` and
+:func:`run_status` (results),
 :func:`read_sweep` (every run of a sweep as one table) and
 :func:`run_checks` (validation against published results).
 """
 
 from ecosystem.experiments.sweep import read_sweep
-from ecosystem.runs.results import read_manifest, read_timeseries, run_status
+from ecosystem.runs.results import read_excerpts, read_manifest, read_timeseries, run_status
 from ecosystem.runs.runner import resume_run, run_scenario, simulate
 from ecosystem.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
 from ecosystem.world.culture import Culture
@@ -20,6 +21,7 @@ __all__ = [
     "ScenarioError",
     "available_scenarios",
     "load_scenario",
+    "read_excerpts",
     "read_manifest",
     "read_sweep",
     "read_timeseries",

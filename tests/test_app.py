@@ -40,6 +40,11 @@ def _widget(widgets, label: str):
     return found[0]
 
 
+def _tab(at, label: str):
+    (found,) = [tab for tab in at.tabs if tab.label == label]
+    return found
+
+
 def _runs(tmp_path: Path) -> list[Path]:
     return sorted(p for p in (tmp_path / "runs").glob("*") if (p / "manifest.json").exists())
 
@@ -77,14 +82,15 @@ def test_run_renders_every_tab_with_charts(app, tmp_path):
         "Web composition",
         "Creators and money",
         "Companies",
+        "Documents",
         "Network",
         "Compare",
         "Export",
     ]
     for tab in app.tabs:
-        if tab.label != "Export":
+        if tab.label not in ("Documents", "Export"):
             assert tab.get("plotly_chart"), f"{tab.label} shows no chart"
-    figure = json.loads(app.tabs[1].get("plotly_chart")[0].proto.spec)
+    figure = json.loads(_tab(app, "Web composition").get("plotly_chart")[0].proto.spec)
     titles = {a["text"] for a in figure["layout"]["annotations"]}
     assert {"synthetic share", "detected share"} <= titles
     names = {trace.get("name") for trace in figure["data"]}
@@ -180,13 +186,13 @@ def test_compare_overlays_two_runs(app):
     _widget(app.number_input, "Seed").set_value(1)
     app.run()
     _run(app)
-    compare = app.tabs[5]
+    compare = _tab(app, "Compare")
     picker = compare.multiselect(key="compare_runs")
     picker.set_value(picker.options[:2]).run()
-    figure = json.loads(app.tabs[5].get("plotly_chart")[0].proto.spec)
+    figure = json.loads(_tab(app, "Compare").get("plotly_chart")[0].proto.spec)
     names = {trace.get("name") for trace in figure["data"] if trace.get("mode") == "lines"}
     assert len(names) == 2 and all("tiny-web · seed" in n for n in names)
-    assert app.tabs[5].dataframe
+    assert _tab(app, "Compare").dataframe
 
 
 def test_loading_a_missing_run_directory_shows_a_message(app):
@@ -232,11 +238,11 @@ def test_a_lab_scenario_runs_and_shows_its_model(tmp_path, monkeypatch):
     assert next(e.label for e in at.sidebar.expander) == "Lab loop"
     _run(at)
     assert next(m.label for m in at.metric) == "Model quality (precision)"
-    quality = at.tabs[0].get("plotly_chart")
+    quality = _tab(at, "Quality and diversity").get("plotly_chart")
     assert quality
-    assert any("no web, creators or companies" in i.value for i in at.tabs[1].info)
-    assert any("Only text-world runs" in i.value for i in at.tabs[4].info)
-    assert any("Only ecosystem runs" in i.value for i in at.tabs[5].info)
+    assert any("no web, creators or companies" in i.value for i in _tab(at, "Web composition").info)
+    assert any("Only text-world runs" in i.value for i in _tab(at, "Documents").info)
+    assert any("Only ecosystem runs" in i.value for i in _tab(at, "Network").info)
 
 
 @pytest.mark.slow
@@ -247,7 +253,7 @@ def test_a_text_run_shows_its_documents_and_exports(tmp_path, monkeypatch):
     app.query_params["scenario"] = "tiny-text-web"
     app.run()
     _run(app)
-    documents = app.tabs[4]
+    documents = _tab(app, "Documents")
     slider = app.select_slider(key="documents-step")
     assert slider.options == ["0", "1", "6"]  # the first steps and the last of 6
     texts = [t.value for t in documents.text]
@@ -256,4 +262,4 @@ def test_a_text_run_shows_its_documents_and_exports(tmp_path, monkeypatch):
     assert "web_new" in scopes and "company:alpha" in scopes
     slider.set_value(0).run()
     assert not app.exception
-    assert [b.label for b in app.get("download_button")][0] == "Time series (CSV)"
+    assert next(b.label for b in app.get("download_button")) == "Time series (CSV)"

@@ -518,5 +518,5 @@ def test_a_text_run_keeps_documents_to_read_and_a_vector_run_none(tmp_path):
     assert read_excerpts(tmp_path / "vectors") is None
     path = tmp_path / "text" / "excerpts.parquet"
     path.write_bytes(path.read_bytes()[:-9] + b"garbage!!")
-    with pytest.raises(CorruptRun, match="excerpts.parquet does not match its checksum"):
+    with pytest.raises(CorruptRun, match=r"excerpts\.parquet does not match its checksum"):
         read_excerpts(tmp_path / "text")

@@ -4,7 +4,7 @@ Core object: :class:`Excerpts`, the rows ``(step, generation, scope, rank, text)
 so that a reader can see the collapse as well as measure it (the first words of the first
 documents of each evaluated sample). It lives in the simulation's state, so a checkpoint
 keeps it, and the run writes it to ``excerpts.parquet``. Only worlds whose content reads as
-text (a world with an ``excerpt`` method, as the text world) have excerpts.
+text (``World.readable``, as the text world) have excerpts.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Excerpts:
     @property
     def readable(self) -> bool:
         """Whether the world's content reads as text."""
-        return callable(getattr(self.world, "excerpt", None))
+        return bool(self.world.readable)
 
     def due(self, step: int) -> bool:
         """Whether excerpts are kept at ``step``."""

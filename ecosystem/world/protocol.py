@@ -47,6 +47,11 @@ is its number of items; everything else done to a batch goes through the store.
    (:class:`ecosystem.runs.runner.Simulation`) and ``ecosystem run --resume`` must give
    byte-identical output. ``tests/test_reliability.py`` kills and resumes a run of every
    registered world.
+8. **Text to read.** ``readable`` (whether the world's content reads as text) and
+   ``excerpt(batch, count, words) -> [str]``: the first ``count`` items of a batch as text,
+   each cut after ``words`` words. A run of a readable world keeps a few of every measured
+   sample to read (:mod:`ecosystem.measure.excerpts`); a world whose content is not text
+   sets ``readable = False`` and returns no text.
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ class World(Protocol):
     name: ClassVar[str]
     models: ClassVar[tuple[str, ...]]
     metric_names: ClassVar[tuple[str, ...]]
+    readable: ClassVar[bool]
     reference: Any
 
     @property
@@ -196,4 +202,9 @@ class World(Protocol):
         bias: float = 1.0,
     ) -> Any:
         """AI-assisted pages written from human ``drafts`` with ``generative``."""
+        ...
+
+    def excerpt(self, batch: Any, count: int, words: int) -> list[str]:
+        """The first ``count`` items of ``batch`` as text cut after ``words`` words (none
+        when the world is not ``readable``)."""
         ...

@@ -77,6 +77,7 @@ class TextWorld(Language):
     name: ClassVar[str] = "text"
     models: ClassVar[tuple[str, ...]] = ("ngram", "transformer")
     metric_names: ClassVar[tuple[str, ...]] = content_metric_names("text")
+    readable: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class VectorWorld(Culture):
     name: ClassVar[str] = "vectors"
     models: ClassVar[tuple[str, ...]] = ("gaussian", "gmm", "kde")
     metric_names: ClassVar[tuple[str, ...]] = METRIC_NAMES
+    readable: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,6 +113,10 @@ class VectorWorld(Culture):
     ) -> torch.Tensor:
         """Drafts moved toward the nearest of the model's samples (:func:`assist_toward`)."""
         return assist_toward(drafts, generative, strength, generator, bias=bias)
+
+    def excerpt(self, batch: torch.Tensor, count: int, words: int) -> list[str]:
+        """No text: content vectors do not read as words."""
+        return []
 
     def __repr__(self) -> str:
         return "VectorWorld" + super().__repr__().removeprefix("Culture")
