@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from ecosystem.experiments.sweep import read_sweep
 from ecosystem.scenario import load_scenario
 from ecosystem.world.documents import DocumentStore
 from ecosystem.world.language import Language, vocabulary_words
@@ -520,3 +523,33 @@ def test_a_text_run_keeps_documents_to_read_and_a_vector_run_none(tmp_path):
     path.write_bytes(path.read_bytes()[:-9] + b"garbage!!")
     with pytest.raises(CorruptRun, match=r"excerpts\.parquet does not match its checksum"):
         read_excerpts(tmp_path / "text")
+
+
+@pytest.mark.slow
+def test_text_runs_go_through_compare_sweep_and_report(tmp_path, capsys):
+    from ecosystem.interfaces.cli import main
+
+    tiny = "tests/data/tiny-text-web.toml"
+    small = ["--steps", "3", "--quiet", "--workers", "0"]
+    capped = tmp_path / "tiny-text-cap.toml"
+    capped.write_text(Path(tiny).read_text() + "\n[policy.cap]\nai_share_max = 0.2\n")
+    compared = tmp_path / "compare"
+    argv = ["compare", tiny, str(capped), "--seeds", "1"]
+    assert main([*argv, *small, "--out", str(compared)]) == 0
+    table = pd.read_csv(compared / "compare.csv")
+    web = table[table["scope"] == "web"].set_index(["scenario", "metric"])["mean"]
+    assert {"vocabulary_coverage", "tail_word_mass_ratio"} <= set(web.index.get_level_values(1))
+    share = web.xs("synthetic_share", level="metric")
+    assert share["tiny-text-cap"] < share["tiny-text-web"]  # the cap holds AI pages back
+    swept = tmp_path / "sweep"
+    grid = ["--grid", "companies.alpha.bias=0.7,1.0", "--seeds", "1"]
+    assert main(["sweep", tiny, *grid, *small, "--out", str(swept)]) == 0
+    runs = read_sweep(swept)
+    coverage = runs[(runs["scope"] == "web_new") & (runs["metric"] == "vocabulary_coverage")]
+    assert coverage["run"].nunique() == 2
+    capsys.readouterr()
+    run = tmp_path / "run"
+    assert main(["run", tiny, "--steps", "2", "--quiet", "--out", str(run)]) == 0
+    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "Sample documents" in html and "vocabulary coverage" in html.lower()
