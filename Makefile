@@ -42,6 +42,7 @@ app: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/ecosystem validate
 	$(BIN)/ecosystem validate --world text
+	$(BIN)/ecosystem validate --world digits
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_models.py
@@ -51,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_checkpoint.py
 	$(BIN)/python benchmarks/bench_text.py
+	$(BIN)/python -m benchmarks.bench_neural
 
 # Speed and noise against the commit before the speed work, side by side (~20 minutes).
 bench-speed: $(STAMP)

@@ -40,6 +40,7 @@ from ecosystem.interfaces.explorer import (
     overrides_from,
 )
 from ecosystem.measure.catalogue import TAB_NOTES, tab
+from ecosystem.measure.excerpts import picture_grid
 from ecosystem.runs.cache import RunJob, RunResult, RunStore, load_runs
 from ecosystem.scenario import scenario_hash
 
@@ -286,7 +287,7 @@ def show_results(store: RunStore) -> None:
         st.info("The settings in the sidebar have changed since this run: press **Run**.")
     st.subheader(f"{result.label}")
     show_headlines(result)
-    names = [*TABS, "Documents", "Network", "Compare", "Export"]
+    names = [*TABS, "Documents", "Pictures", "Network", "Compare", "Export"]
     tabs = dict(zip(names, st.tabs(names), strict=True))
     axis = x_axis(result.manifest)
     for name, groups in TABS.items():
@@ -310,6 +311,8 @@ def show_results(store: RunStore) -> None:
                 )
     with tabs["Documents"]:
         documents_tab(result)
+    with tabs["Pictures"]:
+        pictures_tab(result)
     with tabs["Network"]:
         network_tab(store, result)
     with tabs["Compare"]:
@@ -360,6 +363,8 @@ def documents_tab(result: RunResult) -> None:
     """The documents a text-world run kept: the first few of each measured sample at the
     chosen step, so a user can read the collapse."""
     excerpts = result.excerpts
+    if excerpts is not None:
+        excerpts = excerpts[excerpts["text"] != ""]
     if excerpts is None or not len(excerpts):
         st.info(
             "Only text-world runs keep documents to read (the first documents of each "
@@ -387,6 +392,25 @@ def documents_tab(result: RunResult) -> None:
         st.markdown(f"**{scope}**{suffix}")
         for text in rows["text"]:
             st.text(text)
+
+
+def pictures_tab(result: RunResult) -> None:
+    """The pictures a digits-world run kept: the first few of each measured sample, a row
+    per kept step, so a user can see the images degrade."""
+    excerpts = result.excerpts
+    if excerpts is None or not (excerpts["pixels"].map(len) > 0).any():
+        st.info(
+            "Only digits-world runs keep pictures to look at (the first images of each "
+            "measured sample: every generation of a lab run; the first months, every "
+            "`metrics.excerpt_every` months and the last of an ecosystem run)."
+        )
+        return
+    lab = result.manifest.get("resolved_scenario", {}).get("mode") == "lab"
+    st.markdown(
+        "The first images of each measured sample (lab runs: the model and its training "
+        "set; ecosystem runs: the web, the month's new pages and each company's model)."
+    )
+    st.image(picture_grid(excerpts, step_label="generation" if lab else "month"))
 
 
 def compare_tab(store: RunStore, result: RunResult) -> None:

@@ -83,12 +83,13 @@ def test_run_renders_every_tab_with_charts(app, tmp_path):
         "Creators and money",
         "Companies",
         "Documents",
+        "Pictures",
         "Network",
         "Compare",
         "Export",
     ]
     for tab in app.tabs:
-        if tab.label not in ("Documents", "Export"):
+        if tab.label not in ("Documents", "Pictures", "Export"):
             assert tab.get("plotly_chart"), f"{tab.label} shows no chart"
     figure = json.loads(_tab(app, "Web composition").get("plotly_chart")[0].proto.spec)
     titles = {a["text"] for a in figure["layout"]["annotations"]}
@@ -242,6 +243,7 @@ def test_a_lab_scenario_runs_and_shows_its_model(tmp_path, monkeypatch):
     assert quality
     assert any("no web, creators or companies" in i.value for i in _tab(at, "Web composition").info)
     assert any("Only text-world runs" in i.value for i in _tab(at, "Documents").info)
+    assert any("Only digits-world runs" in i.value for i in _tab(at, "Pictures").info)
     assert any("Only ecosystem runs" in i.value for i in _tab(at, "Network").info)
 
 
@@ -263,3 +265,19 @@ def test_a_text_run_shows_its_documents_and_exports(tmp_path, monkeypatch):
     slider.set_value(0).run()
     assert not app.exception
     assert next(b.label for b in app.get("download_button")) == "Time series (CSV)"
+
+
+@pytest.mark.slow
+def test_a_digits_run_shows_its_pictures(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOSYSTEM_SCENARIOS", str(ROOT / "tests" / "data"))
+    monkeypatch.setenv("ECOSYSTEM_APP_RUNS", str(tmp_path / "runs"))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.query_params.update({"scenario": "tiny-digits-web", "steps": "2"})
+    app.run()
+    _run(app)
+    assert not app.exception
+    pictures = _tab(app, "Pictures")
+    images = [c for c in pictures.children.values() if type(c).__name__ == "Image"]
+    assert images, "the Pictures tab shows no image"
+    assert any("Only text-world runs" in i.value for i in _tab(app, "Documents").info)
+    assert _tab(app, "Quality and diversity").get("plotly_chart")

@@ -39,7 +39,17 @@ FAST_PARAMS: dict[str, dict] = {
     "gaussian": {},
     "gmm": {"components": 3, "max_iter": 200},
     "kde": {"max_points": 5000},
+    "flow": {"transforms": 3, "hidden": 32, "epochs": 15},
+    "vae": {"latent": 2, "epochs": 60},
+    "diffusion": {"epochs": 30},
 }
+"""Small budgets for the neural models: they still recover the truth's moments (below)."""
+CONFORMANCE_PARAMS: dict[str, dict] = {
+    "flow": {"transforms": 2, "hidden": 16, "epochs": 5},
+    "vae": {"latent": 2, "hidden": 16, "epochs": 5},
+    "diffusion": {"steps": 20, "hidden": 32, "epochs": 5},
+}
+"""Smaller still for the conformance checks, which fit many times and test the contract only."""
 MODEL_NAMES = available("vectors")
 CHECK_DATA = check_data()
 
@@ -103,6 +113,17 @@ def truth_data() -> torch.Tensor:
     return TRUTH.sample(4000, seeded(100))
 
 
+_FITTED: dict[str, object] = {}
+
+
+def fitted_on_truth(name: str, data: torch.Tensor):
+    """The model ``name`` with its fast parameters fitted on the truth's 4000 points (once
+    per test session: the neural fits take seconds)."""
+    if name not in _FITTED:
+        _FITTED[name] = fast_model(name).fit(data, generator=seeded(0))
+    return _FITTED[name]
+
+
 @pytest.fixture(scope="module")
 def small_data() -> torch.Tensor:
     return TRUTH.sample(300, seeded(101))
@@ -129,7 +150,8 @@ def test_constructor_only_stores_parameters(name):
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_registered_model_passes_each_check(name, check):
-    check(functools.partial(fast_model, name), CHECK_DATA)
+    params = CONFORMANCE_PARAMS.get(name, FAST_PARAMS.get(name, {}))
+    check(functools.partial(make, name, **params), CHECK_DATA)
 
 
 def test_check_model_runs_every_check_on_a_name_or_a_factory():
@@ -250,7 +272,7 @@ def test_fit_then_sample_recovers_the_truths_moments(name, truth_data):
 
     A KDE inflates the covariance by h^2 I (the kernel), so that is added to its target.
     """
-    model = fast_model(name).fit(truth_data, generator=seeded(0))
+    model = fitted_on_truth(name, truth_data)
     draws = model.sample(20_000, generator=seeded(1)).double()
     expected_covariance = TRUTH.covariance()
     if isinstance(model, KernelDensityModel):
@@ -260,7 +282,9 @@ def test_fit_then_sample_recovers_the_truths_moments(name, truth_data):
 
 
 @pytest.mark.parametrize(
-    ("name", "truth"), [("gmm", TRUTH), ("gaussian", SINGLE_GAUSSIAN)], ids=["gmm", "gaussian"]
+    ("name", "truth"),
+    [("gmm", TRUTH), ("gaussian", SINGLE_GAUSSIAN), ("flow", TRUTH)],
+    ids=["gmm", "gaussian", "flow"],
 )
 def test_held_out_log_prob_close_to_the_truths(name, truth):
     """Mean held-out log-density within 0.15 nats of the true density's (4000 train, 4000 test)."""
@@ -270,9 +294,20 @@ def test_held_out_log_prob_close_to_the_truths(name, truth):
     assert abs(gap) < 0.15
 
 
+@pytest.mark.parametrize(("name", "lowest"), [("vae", -0.3), ("diffusion", -8.0)])
+def test_neural_log_densities_are_lower_bounds_near_the_truth(name, lowest, truth_data):
+    """The VAE's importance-weighted estimate and the diffusion model's variational bound lie
+    below the true held-out log-density (by Gibbs' inequality, up to sampling error) and
+    within their stated distance of it."""
+    model = fitted_on_truth(name, truth_data)
+    held_out = TRUTH.sample(2000, seeded(11))
+    gap = float(model.log_prob(held_out).mean()) - TRUTH.log_prob(held_out).mean()
+    assert lowest < gap < 0.05
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_bias_below_one_shrinks_the_spread(name, truth_data):
-    model = fast_model(name).fit(truth_data, generator=seeded(0))
+    model = fitted_on_truth(name, truth_data)
     spread = {
         bias: float(
             torch.cov(model.sample(5000, bias=bias, generator=seeded(1)).double().T).trace()
@@ -292,6 +327,9 @@ BAD_PARAMS = {
         ({"warm_start": "yes"}, "warm_start"),
         ({"init": "kmeans"}, "init"),
     ],
+    "flow": [({"transforms": 0}, "transforms"), ({"device": "gpu"}, "device")],
+    "vae": [({"latent": 0}, "latent"), ({"learning_rate": 0.0}, "learning_rate")],
+    "diffusion": [({"steps": 1}, "steps"), ({"epochs": 2.5}, "epochs")],
     "kde": [
         ({"bandwidth": "wide"}, "bandwidth"),
         ({"bandwidth": 0.0}, "bandwidth"),

@@ -511,11 +511,17 @@ def test_a_text_run_keeps_documents_to_read_and_a_vector_run_none(tmp_path):
     run_scenario(scenario, tmp_path / "text")
     excerpts = read_excerpts(tmp_path / "text")
     assert excerpts is not None
-    assert sorted(excerpts["step"].unique()) == [1, 3, 5]  # the first, every 3rd, the last
+    assert sorted(excerpts["step"].unique()) == [1, 2, 3, 4, 5]  # a lab run keeps every one
     assert set(excerpts["scope"]) == {"model", "training"}
     assert excerpts.groupby(["step", "scope"]).size().eq(3).all()
     words = set(excerpts["text"].str.split().explode()) - {"…"}
     assert words <= set(vocabulary_words(300)[0])  # real words of the language
+    web = load_scenario("tests/data/tiny-text-web.toml", ["steps=5", "metrics.excerpt_every=3"])
+    run_scenario(web, tmp_path / "web")
+    months = read_excerpts(tmp_path / "web")
+    assert months is not None
+    assert sorted(months["step"].unique()) == [0, 1, 3, 5]  # the first two, every 3rd, the last
+    assert {"web", "web_new", "company:alpha"} <= set(months["scope"])
     vectors = load_scenario("mad-fully-synthetic", ["steps=2", "culture.dim=2"])
     run_scenario(vectors, tmp_path / "vectors")
     assert read_excerpts(tmp_path / "vectors") is None

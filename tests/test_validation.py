@@ -96,3 +96,12 @@ def test_baseline_reproduces_the_measured_history():
         assert topic in names
     for row in rows:
         assert row.passed, f"{row.check}: expected {row.expected}, measured {row.measured}"
+
+
+@pytest.mark.parametrize("name", ["fully-synthetic", "accumulate"])
+def test_fast_digits_check_shows_the_loop_going_mad(name):
+    rows = run_checks([name], fast=True, world="digits")
+    assert rows
+    for row in rows:
+        assert row.passed, f"{row.check}: expected {row.expected}, measured {row.measured}"
+        assert row.source and row.tolerance and row.measured

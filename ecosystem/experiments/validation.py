@@ -434,15 +434,20 @@ CHECKS: dict[str, Callable[[bool], list[Check]]] = {
 
 
 def world_checks(world: str = "vectors") -> dict[str, Callable[[bool], list[Check]]]:
-    """The checks of ``world``: the vector world's (:data:`CHECKS`) or the text world's
-    (:data:`ecosystem.experiments.text_validation.TEXT_CHECKS`)."""
+    """The checks of ``world``: the vector world's (:data:`CHECKS`), the text world's
+    (:data:`ecosystem.experiments.text_validation.TEXT_CHECKS`) or the digits world's
+    (:data:`ecosystem.experiments.digits_validation.DIGITS_CHECKS`)."""
     if world == "vectors":
         return CHECKS
     if world == "text":
         from ecosystem.experiments.text_validation import TEXT_CHECKS  # it builds on this module
 
         return TEXT_CHECKS
-    raise ValueError(f"unknown world {world!r} for validation; available: vectors, text")
+    if world == "digits":
+        from ecosystem.experiments.digits_validation import DIGITS_CHECKS
+
+        return DIGITS_CHECKS
+    raise ValueError(f"unknown world {world!r} for validation; available: vectors, text, digits")
 
 
 def run_checks(

@@ -64,6 +64,7 @@ VALIDATE_EXAMPLES = """examples:
   ecosystem validate --fast --check bias --check tails
   ecosystem validate --history
   ecosystem validate --world text
+  ecosystem validate --world digits --fast
   ecosystem validate --json validation.json
 """
 SWEEP_EXAMPLES = """examples:
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--world",
-        choices=("vectors", "text"),
+        choices=("vectors", "text", "digits"),
         default="vectors",
         help="the world whose laws to check (default: vectors)",
     )

@@ -26,6 +26,7 @@ from typing import Literal
 
 __all__ = [
     "CONTENT_METRICS",
+    "DIGIT_METRICS",
     "RESULT_TABS",
     "SERIES",
     "TAB_NOTES",
@@ -430,9 +431,30 @@ TEXT_METRICS: tuple[ContentMetric, ...] = (
 """The text world's content metrics, in the order
 :meth:`ecosystem.world.text.TextWorld.evaluate` returns them."""
 
+DIGIT_METRICS: tuple[ContentMetric, ...] = (
+    *(
+        ContentMetric(
+            name,
+            _SHARED[name].label,
+            _SHARED[name].unit,
+            _SHARED[name].meaning + " (features of the digit classifier)",
+            _SHARED[name].format,
+            key=_SHARED[name].key,
+            summary=_SHARED[name].summary,
+        )
+        for name in ("precision", "recall", "density", "coverage", "frechet")
+    ),
+    *(_SHARED[name] for name in ("topic_coverage", "tail_mass_ratio", "topic_entropy")),
+)
+"""The digits world's content metrics, in the order
+:meth:`ecosystem.world.digits.DigitsWorld.evaluate` returns them. There is no
+``log_likelihood``: real images have no known density (the topics are the classifier's
+digits)."""
+
 CONTENT_METRICS: dict[str, tuple[ContentMetric, ...]] = {
     "vector": VECTOR_METRICS,
     "text": TEXT_METRICS,
+    "digits": DIGIT_METRICS,
 }
 """Per content world, the metrics it computes on every sample of content."""
 

@@ -204,6 +204,18 @@ def _moments(x: Tensor, name: str) -> tuple[Tensor, Tensor]:
     return mean, (covariance + covariance.T) / 2
 
 
+def _weighted_moments(x: Tensor, weights: ArrayLike) -> tuple[Tensor, Tensor]:
+    """Weighted mean [d] and covariance [d, d] (reliability weights, unbiased) of rows `x`."""
+    w = torch.as_tensor(weights, dtype=torch.float64).flatten()
+    if w.shape != (x.shape[0],) or not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+        raise ValueError(f"weights must be {x.shape[0]} finite non-negative numbers")
+    w = w / w.sum()
+    mean = w @ x
+    centred = x - mean
+    covariance = (centred * w[:, None]).T @ centred / (1.0 - float(w.square().sum()))
+    return mean, (covariance + covariance.T) / 2
+
+
 def _psd_sqrt(matrix: Tensor) -> Tensor:
     """Symmetric square root of a positive semi-definite matrix; tiny negative modes clamp to 0."""
     eigenvalues, eigenvectors = torch.linalg.eigh(matrix)
@@ -216,15 +228,21 @@ class Reference:
     Pass it wherever a metric takes `real` to score many fake samples against one fixed sample
     without recomputing the real side. Attributes: `x` [n, d] float64 (a private copy), `k`,
     `radii` [n], `mean` [d], `covariance` [d, d] and its symmetric root `covariance_sqrt`.
+    With `weights` (one non-negative weight per point), the Gaussian moments of the Fréchet
+    distance are the weighted ones: a reference whose points stand for the truth in other
+    proportions than they were drawn (the k-NN metrics use the points as they are).
     """
 
-    def __init__(self, x: ArrayLike, k: int = 5) -> None:
+    def __init__(self, x: ArrayLike, k: int = 5, *, weights: ArrayLike | None = None) -> None:
         self.k = _check_k(k)
         self.x = _as_points(x, "x").clone()
         if self.k >= self.x.shape[0]:
             raise ValueError(f"k must be less than the number of points in x ({self.x.shape[0]})")
         self.radii = _knn_radii(self.x, self.k)
-        self.mean, self.covariance = _moments(self.x, "x")
+        if weights is None:
+            self.mean, self.covariance = _moments(self.x, "x")
+        else:
+            self.mean, self.covariance = _weighted_moments(self.x, weights)
         self.covariance_sqrt = _psd_sqrt(self.covariance)
 
     def __len__(self) -> int:

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from ecosystem.measure.excerpts import EXCERPT_SCHEMA
+from ecosystem.measure.excerpts import EXCERPT_SCHEMA, picture_grid
 from ecosystem.measure.rows import StepRows
 from ecosystem.runs.locks import LOCK, DirectoryBusy, describe_writer, held_here, live_writer
 from ecosystem.runs.records import CorruptRun, Manifest, ResultFileError, read_record
@@ -50,6 +50,7 @@ from ecosystem.runs.store import (
     NETWORK_LINKS,
     NETWORK_NODES,
     PARTS,
+    PICTURES,
     RESULT_MARKERS,
     SUMMARY,
     TIMESERIES,
@@ -293,7 +294,7 @@ class RunWriter:
         checksums[SUMMARY] = atomic_write_text(
             self.directory / SUMMARY, json.dumps(summarise(frame), indent=2)
         )
-        for name in (NETWORK_NODES, NETWORK_LINKS, EXCERPTS):
+        for name in (NETWORK_NODES, NETWORK_LINKS, EXCERPTS, PICTURES):
             if (self.directory / name).exists():
                 checksums[name] = file_sha256(self.directory / name)
         if status == "complete":
@@ -310,7 +311,8 @@ class RunWriter:
 
     def _drop_after(self, step: int) -> None:
         """Remove what a resumed run will write again: the parts after ``step``, final files."""
-        for name in (TIMESERIES, TIMESERIES_CSV, SUMMARY, NETWORK_NODES, NETWORK_LINKS, EXCERPTS):
+        finals = (TIMESERIES, TIMESERIES_CSV, SUMMARY, NETWORK_NODES, NETWORK_LINKS, EXCERPTS)
+        for name in (*finals, PICTURES):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / name).unlink()
         for part in (self.directory / PARTS).glob("step-*.parquet"):
@@ -410,14 +412,24 @@ def read_timeseries(directory: str | Path) -> pd.DataFrame:
     raise FileNotFoundError(f"{directory} holds no time series (no timeseries.parquet or parts/)")
 
 
-def write_excerpts(directory: str | Path, table: pa.Table) -> None:
-    """Write a run's excerpts (:class:`ecosystem.measure.excerpts.Excerpts`), atomically."""
+def write_excerpts(directory: str | Path, table: pa.Table, *, step_label: str = "step") -> None:
+    """Write a run's excerpts (:class:`ecosystem.measure.excerpts.Excerpts`), atomically,
+    and the grid of its pictures (``pictures.png``) when it kept any."""
     atomic_write_bytes(Path(directory) / EXCERPTS, _table_bytes(table, pq.write_table))
+    frame = table.to_pandas()
+    if len(frame) and (frame["pixels"].map(len) > 0).any():
+        grid = picture_grid(frame, step_label=step_label)
+        atomic_write_bytes(Path(directory) / PICTURES, grid)
+
+
+_DOCUMENTS_ONLY = pa.schema(list(EXCERPT_SCHEMA)[:5])
+"""The columns of ``excerpts.parquet`` before pictures were kept (text runs)."""
 
 
 def read_excerpts(directory: str | Path) -> pd.DataFrame | None:
-    """The documents a run kept for reading (step, generation, scope, rank, text), or None
-    when it kept none; checked against the manifest's checksum (:class:`CorruptRun`)."""
+    """The documents or pictures a run kept (the columns of
+    :data:`~ecosystem.measure.excerpts.EXCERPT_SCHEMA`), or None when it kept none; checked
+    against the manifest's checksum (:class:`CorruptRun`)."""
     directory = Path(directory)
     path = directory / EXCERPTS
     if not path.exists():
@@ -430,7 +442,12 @@ def read_excerpts(directory: str | Path) -> pd.DataFrame | None:
         problem = _sum_problem(directory, manifest, (EXCERPTS,))
         if problem is not None:
             raise CorruptRun(f"run {directory} is corrupt: {problem}")
-    return _read_table(directory, path, EXCERPT_SCHEMA).to_pandas()
+    try:
+        return _read_table(directory, path, EXCERPT_SCHEMA).to_pandas()
+    except CorruptRun:
+        # documents written before pictures were kept: the first five columns only
+        frame = _read_table(directory, path, _DOCUMENTS_ONLY).to_pandas()
+        return frame.assign(height=0, width=0, pixels=[b""] * len(frame))
 
 
 def read_manifest(directory: str | Path) -> dict:

@@ -155,7 +155,8 @@ def run_scenario(
                 _keep_network(out, scenario, model)
             excerpts = _excerpts(state)
             if excerpts is not None and excerpts.rows:
-                write_excerpts(out, excerpts.table())
+                label = "generation" if scenario.mode == "lab" else "month"
+                write_excerpts(out, excerpts.table(), step_label=label)
     return writer.frame
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "NETWORK_LINKS",
     "NETWORK_NODES",
     "PARTS",
+    "PICTURES",
     "RESULT_MARKERS",
     "RUNS",
     "SUMMARY",
@@ -57,7 +58,9 @@ PARTS = "parts"
 NETWORK_NODES = "network.parquet"
 NETWORK_LINKS = "network_links.parquet"
 EXCERPTS = "excerpts.parquet"
-"""Documents kept for reading (text world): step, generation, scope, rank, text."""
+"""Documents kept for reading (text world) or pictures to look at (digits world)."""
+PICTURES = "pictures.png"
+"""The kept pictures as one grid (digits world): a panel per scope, a row per kept step."""
 RUNS = "runs"
 """The folder of run directories inside a compare or sweep directory."""
 COMPARE_RECORD = "compare.json"

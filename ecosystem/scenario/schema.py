@@ -39,6 +39,7 @@ __all__ = [
     "CrawlerSettings",
     "CreatorSettings",
     "CultureSettings",
+    "DigitsSettings",
     "LabSettings",
     "MetricSettings",
     "ModelSettings",
@@ -121,6 +122,39 @@ class TextSettings(Section):
     )
     embedding_dim: int = setting(
         16, "Dimension of the fixed bag-of-words embedding of the k-NN metrics", ge=1, le=256
+    )
+
+
+class DigitsSettings(Section):
+    """The ground truth of the digits world: real 8x8 images of handwritten digits."""
+
+    zipf: float = setting(
+        1.1,
+        "Zipf exponent of digit popularity (digit 0 the most popular, 9 the rarest)",
+        ge=0.0,
+        le=4.0,
+    )
+    tail_threshold: float = setting(
+        0.8, "Mass held by the head digits; the digits beyond it are the tail", gt=0.0, lt=1.0
+    )
+    held_out: float = setting(
+        0.3,
+        "Share of each digit's images held out: the classifier's test and the metrics' "
+        "reference; human pages are drawn from the rest",
+        gt=0.0,
+        lt=1.0,
+    )
+    augment: bool = setting(
+        True, "Translate each drawn image by up to one pixel (distinct pages from 1,797 images)"
+    )
+    classifier_epochs: int = setting(
+        30, "Training passes of the feature classifier (trained once, then cached)", ge=1, le=1000
+    )
+    classifier_seed: int = setting(
+        0,
+        "Seed of the split and of the feature classifier (fixed whatever the run's seed, so "
+        "every run shares one feature space)",
+        ge=0,
     )
 
 
@@ -256,9 +290,17 @@ class MetricSettings(Section):
         ge=0,
         le=100,
     )
+    pictures: int = setting(
+        16,
+        "Pictures of each scope kept to look at (digits world; 0: none)",
+        unit="pictures",
+        ge=0,
+        le=256,
+    )
     excerpt_every: int = setting(
         12,
-        "Steps between kept documents, besides the first two and the last step (0: only those)",
+        "Months between kept documents or pictures, besides the first two and the last month "
+        "(0: only those); lab runs keep every generation",
         unit="steps",
         ge=0,
         le=100_000,
@@ -637,6 +679,7 @@ class Scenario(Section):
     )
     culture: CultureSettings = Field(default_factory=CultureSettings)
     text: TextSettings = Field(default_factory=TextSettings)
+    digits: DigitsSettings = Field(default_factory=DigitsSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     lab: LabSettings = Field(default_factory=LabSettings)
     web: WebSettings = Field(default_factory=WebSettings)

@@ -185,8 +185,12 @@ class LabSimulation:
         )
         self.metric_generator = streams.torch("metrics")
         metrics = scenario.metrics
-        self.excerpts = Excerpts(
-            self.world, every=metrics.excerpt_every, count=metrics.excerpts, last=scenario.steps
+        self.excerpts = Excerpts(  # a generation is worth keeping: every one is kept
+            self.world,
+            every=1,
+            count=metrics.excerpts,
+            last=scenario.steps,
+            pictures=metrics.pictures,
         )
 
     def advance(self) -> tuple[int, StepRows] | None:

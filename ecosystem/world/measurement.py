@@ -109,7 +109,11 @@ class Measurement:
         self._keys = np.empty(0, dtype=np.uint64)
         self._memos: dict[str, dict] = {}
         self.excerpts = Excerpts(
-            world, every=settings.excerpt_every, count=settings.excerpts, last=last_step
+            world,
+            every=settings.excerpt_every,
+            count=settings.excerpts,
+            last=last_step,
+            pictures=settings.pictures,
         )
         self._step = 0
 

@@ -47,11 +47,13 @@ is its number of items; everything else done to a batch goes through the store.
    (:class:`ecosystem.runs.runner.Simulation`) and ``ecosystem run --resume`` must give
    byte-identical output. ``tests/test_reliability.py`` kills and resumes a run of every
    registered world.
-8. **Text to read.** ``readable`` (whether the world's content reads as text) and
-   ``excerpt(batch, count, words) -> [str]``: the first ``count`` items of a batch as text,
-   each cut after ``words`` words. A run of a readable world keeps a few of every measured
-   sample to read (:mod:`ecosystem.measure.excerpts`); a world whose content is not text
-   sets ``readable = False`` and returns no text.
+8. **Text to read, pictures to look at.** ``readable`` (whether the world's content reads
+   as text) and ``excerpt(batch, count, words) -> [str]``: the first ``count`` items of a
+   batch as text, each cut after ``words`` words; ``pictured`` (whether it shows as
+   pictures) and ``picture(batch, count)``: the first ``count`` items as grey-level images,
+   uint8 ``[m, height, width]`` (0 = background). A run of such a world keeps a few of
+   every measured sample (:mod:`ecosystem.measure.excerpts`); a world whose content is
+   neither sets both flags to False and returns no text and no pictures.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class World(Protocol):
     models: ClassVar[tuple[str, ...]]
     metric_names: ClassVar[tuple[str, ...]]
     readable: ClassVar[bool]
+    pictured: ClassVar[bool]
     reference: Any
 
     @property
@@ -207,4 +210,9 @@ class World(Protocol):
     def excerpt(self, batch: Any, count: int, words: int) -> list[str]:
         """The first ``count`` items of ``batch`` as text cut after ``words`` words (none
         when the world is not ``readable``)."""
+        ...
+
+    def picture(self, batch: Any, count: int) -> np.ndarray:
+        """The first ``count`` items of ``batch`` as grey-level images, uint8 ``[m, height,
+        width]`` (none when the world is not ``pictured``)."""
         ...

@@ -78,6 +78,7 @@ class TextWorld(Language):
     models: ClassVar[tuple[str, ...]] = ("ngram", "transformer")
     metric_names: ClassVar[tuple[str, ...]] = content_metric_names("text")
     readable: ClassVar[bool] = True
+    pictured: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -167,6 +168,10 @@ class TextWorld(Language):
             text = self.text(document[:words])
             texts.append(text + " …" if len(document) > words else text)
         return texts
+
+    def picture(self, batch: Documents, count: int) -> np.ndarray:
+        """No pictures: documents are read, not looked at."""
+        return np.zeros((0, 0, 0), dtype=np.uint8)
 
     def assist(
         self,

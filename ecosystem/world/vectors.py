@@ -61,9 +61,10 @@ class VectorWorld(Culture):
     """
 
     name: ClassVar[str] = "vectors"
-    models: ClassVar[tuple[str, ...]] = ("gaussian", "gmm", "kde")
+    models: ClassVar[tuple[str, ...]] = ("diffusion", "flow", "gaussian", "gmm", "kde", "vae")
     metric_names: ClassVar[tuple[str, ...]] = METRIC_NAMES
     readable: ClassVar[bool] = False
+    pictured: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,6 +118,10 @@ class VectorWorld(Culture):
     def excerpt(self, batch: torch.Tensor, count: int, words: int) -> list[str]:
         """No text: content vectors do not read as words."""
         return []
+
+    def picture(self, batch: torch.Tensor, count: int) -> np.ndarray:
+        """No pictures: content vectors are not images."""
+        return np.zeros((0, 0, 0), dtype=np.uint8)
 
     def __repr__(self) -> str:
         return "VectorWorld" + super().__repr__().removeprefix("Culture")

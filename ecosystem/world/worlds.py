@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ecosystem.world.digits import DigitsWorld
 from ecosystem.world.text import TextWorld
 from ecosystem.world.vectors import VectorWorld
 
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = ["WORLDS", "make_world", "world_class"]
 
-WORLDS: dict[str, Any] = {VectorWorld.name: VectorWorld, TextWorld.name: TextWorld}
+WORLDS: dict[str, Any] = {
+    VectorWorld.name: VectorWorld,
+    TextWorld.name: TextWorld,
+    DigitsWorld.name: DigitsWorld,
+}
 """Every world by name; the first is the default."""
 
 

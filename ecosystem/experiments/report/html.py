@@ -31,6 +31,7 @@ __all__ = [
     "esc",
     "facts_html",
     "figure_html",
+    "image_html",
     "interval_text",
     "json_text",
     "note_html",
@@ -144,6 +145,15 @@ def figure_html(
         f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
         f"<figcaption>{esc(caption)} (File: {esc(path.parent.name)}/{esc(path.name)}.)"
         "</figcaption></figure>"
+    )
+
+
+def image_html(path: Path, caption: str) -> str:
+    """A PNG that is not a chart (a grid of pictures) embedded as a data URI."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)} (File: {esc(path.name)}.)</figcaption></figure>"
     )
 
 

@@ -19,6 +19,7 @@ from ecosystem.experiments.report.html import (
     PageSection,
     esc,
     figure_html,
+    image_html,
     note_html,
     run_label,
     seconds_text,
@@ -28,6 +29,7 @@ from ecosystem.experiments.report.html import (
 from ecosystem.experiments.report.provenance import provenance_blocks
 from ecosystem.experiments.report.reading import read_run_manifest, read_run_series, report_series
 from ecosystem.runs.results import read_excerpts, read_status
+from ecosystem.runs.store import PICTURES
 
 __all__ = ["run_content"]
 
@@ -95,8 +97,11 @@ def run_content(
         ),
     ]
     excerpts = read_excerpts(path)
-    if excerpts is not None and len(excerpts):
-        sections.insert(2, PageSection("documents", "Sample documents", _excerpt_blocks(excerpts)))
+    documents = None if excerpts is None else excerpts[excerpts["text"] != ""]
+    if documents is not None and len(documents):
+        sections.insert(2, PageSection("documents", "Sample documents", _excerpt_blocks(documents)))
+    if (path / PICTURES).exists():
+        sections.insert(2, PageSection("pictures", "Sample pictures", _picture_blocks(path)))
     facts = [
         ("directory", str(path)),
         ("scenario", name),
@@ -129,6 +134,18 @@ def _excerpt_blocks(excerpts: pd.DataFrame) -> list[str]:
         blocks.append(f"<h3>{esc(str(scope))}</h3>")
         blocks.append(table_html(table, text=True))
     return blocks
+
+
+def _picture_blocks(path: Path) -> list[str]:
+    """The run's grid of kept pictures (``pictures.png``), embedded."""
+    return [
+        note_html(
+            "The first images of each measured sample, a row per kept step (every generation "
+            "of a lab run; the first months, every metrics.excerpt_every months and the last "
+            "of an ecosystem run): see the images degrade."
+        ),
+        image_html(path / PICTURES, "The kept pictures: a panel per scope, a row per step"),
+    ]
 
 
 def _steps_text(manifest: Mapping, frame: pd.DataFrame) -> str:
