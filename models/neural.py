@@ -2,8 +2,8 @@
 standardisation of vector data and the minibatch training loop.
 
 Core objects: `resolve_device` (the ``device`` parameter: "auto" | "cpu" | "cuda"),
-`seeded_build` (build a torch module whose initial weights come from the fit's generator,
-leaving the global random state as it was), `Standardiser` (per-dimension centring and
+`seeded_build` (build a torch module whose initial weights are drawn from the fit's
+generator), `Standardiser` (per-dimension centring and
 scaling, so one set of training budgets suits data of any scale), `train` (Adam over
 shuffled minibatches drawn with the fit's generator), `module_state` and `restore_module`
 (a fitted network as plain tensors, and back), `NeuralParams` (the budget parameters
@@ -69,13 +69,23 @@ def resolve_device(device: str) -> torch.device:
 
 
 def seeded_build(build: Callable[[], Module], generator: torch.Generator) -> Module:
-    """``build()`` with torch's global random state seeded from ``generator`` and restored
-    afterwards: the module's initial weights (drawn by torch's or a library's own
-    initialisers) are a function of the fit's generator, and no other draw is affected."""
-    seed = int(torch.randint(2**62, (1,), generator=generator))
+    """``build()`` with every weight drawn from ``generator``: each linear and convolution
+    layer's weight and bias uniform in +-1 / sqrt(fan-in) (torch's default bounds); the
+    other parameters and buffers keep the constructor's constant values. What the
+    constructors draw themselves is discarded (the global random state is forked and
+    restored around them), so the weights are a function of ``generator`` alone."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
+        module = build()
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear | nn.Conv2d):
+                fan_in = layer.weight[0].numel()
+                bound = fan_in**-0.5
+                for weight in (layer.weight, layer.bias):
+                    if weight is not None:
+                        draws = torch.rand(weight.shape, generator=generator, dtype=weight.dtype)
+                        weight.copy_((2 * draws - 1) * bound)
+    return module
 
 
 class Standardiser:

@@ -40,7 +40,7 @@ SIDE = 8
 """Images are SIDE x SIDE pixels."""
 FEATURES = 64
 """Width of the feature space (the classifier's penultimate layer)."""
-_VERSION = 2
+_VERSION = 3
 """Bumped whenever the network or its training changes, so older cached weights are unused."""
 
 
