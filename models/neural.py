@@ -1,8 +1,8 @@
-"""What the neural models share: the device, weights drawn from the fit's generator, the
-standardisation of vector data and the minibatch training loop.
+"""What the neural models share: weights drawn from the fit's generator, the
+standardisation of vector data and the minibatch training loop (the device is
+:mod:`models.devices`).
 
-Core objects: `resolve_device` (the ``device`` parameter: "auto" | "cpu" | "cuda"),
-`seeded_build` (build a torch module whose initial weights are drawn from the fit's
+Core objects: `seeded_build` (build a torch module whose initial weights are drawn from the fit's
 generator), `Standardiser` (per-dimension centring and
 scaling, so one set of training budgets suits data of any scale), `train` (Adam over
 shuffled minibatches drawn with the fit's generator), `module_state` and `restore_module`
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import torch
 from torch import nn
 
 from models.base import as_data, check_fitted, check_generator, is_integer, state_entries
+from models.devices import Device, resolve_device
 from models.params import ModelParams, parameter
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "Standardiser",
     "mlp",
     "module_state",
-    "resolve_device",
     "restore_module",
     "seeded_build",
     "train",
@@ -43,7 +43,7 @@ class NeuralParams(ModelParams):
     epochs: int = parameter(60, "Passes over the training data per fit", ge=1, le=100_000)
     batch_size: int = parameter(128, "Points per optimisation step", ge=1, le=1_000_000)
     learning_rate: float = parameter(2e-3, "Adam's initial learning rate", gt=0.0, le=1.0)
-    device: Literal["auto", "cpu", "cuda"] = parameter(
+    device: Device = parameter(
         "auto", "Where it trains and samples: auto = CUDA when present, else the CPU"
     )
 
@@ -55,17 +55,6 @@ def mlp(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
     for a, b in itertools.pairwise(sizes):
         parts += [nn.Linear(a, b), nn.SiLU()]
     return nn.Sequential(*parts, nn.Linear(sizes[-1], outputs))
-
-
-def resolve_device(device: str) -> torch.device:
-    """The torch device of a model's ``device`` parameter ("auto": CUDA when present)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but no CUDA device is available")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    return torch.device(device)
 
 
 def seeded_build(build: Callable[[], Module], generator: torch.Generator) -> Module:

@@ -7,7 +7,7 @@ Core object: `TransformerModel` (registered as "transformer"). It fits, samples 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from models.base import (
     check_sample_size,
     state_entries,
 )
+from models.devices import Device, resolve_device
 from models.documents import Documents
 from models.ngram import as_documents
 from models.params import ModelParams, parameter
@@ -149,7 +150,7 @@ class TransformerModel:
         top_p: float = parameter(
             1.0, "Sample only from the most likely words holding this mass", gt=0.0, le=1.0
         )
-        device: Literal["auto", "cpu", "cuda"] = parameter(
+        device: Device = parameter(
             "auto", "Where it trains and samples: auto = CUDA when present, else the CPU"
         )
 
@@ -196,11 +197,7 @@ class TransformerModel:
 
     @property
     def _torch_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was asked for, but no CUDA device is available")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
     def _new_network(self) -> _Network:
         with torch.device("meta"):  # no weights drawn from the global random state

@@ -335,3 +335,22 @@ def test_a_bad_model_parameter_fails_before_the_run(tmp_path, monkeypatch, capsy
     )
     assert "companies.alpha.bias: Input should be greater than or equal to 0.01" in err
     assert not (tmp_path / "runs").exists() and not out.exists()
+
+
+def test_a_device_this_machine_lacks_is_refused_before_anything_is_written(
+    tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for setting, field in [
+        ("metrics.device=cuda", "metrics.device"),
+        ("model.params.device=cuda", "model.params.device"),
+    ]:
+        out = tmp_path / field
+        command = ["run", "mad-digits-fully-synthetic", "--out", str(out), "--quiet"]
+        assert main([*command, "--set", setting]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("error:") and len(error.splitlines()) == 1
+        assert f"{field} 'cuda' was asked for" in error and "allowed here: auto, cpu" in error
+        assert not (out / "manifest.json").exists()

@@ -513,3 +513,23 @@ def test_evaluate_rejects_mismatched_k_and_dimension(culture):
         evaluate(culture, gaussian(50, 3, make_generator(0)))
     with pytest.raises(ValueError, match="k must"):
         evaluate(culture, x, k=0)
+
+
+def test_a_reference_on_cuda_is_refused_where_there_is_none(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA device is available; allowed here: auto, cpu"):
+        Reference(POINTS, k=3, device="cuda")
+    with pytest.raises(ValueError, match="must be one of auto, cpu, cuda"):
+        Reference(POINTS, k=3, device="tpu")
+    assert Reference(POINTS, k=3, device="auto").device == torch.device("cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_reference_on_cuda_counts_as_the_cpu_does(culture):
+    """Float64 distances on the GPU round like the CPU's but for rare ties at a ball's edge."""
+    x = culture.sample(600, make_generator(19))
+    on_cpu = evaluate(culture, x)
+    on_gpu = evaluate(culture, x, reference=Reference(culture.reference.x, k=5, device="cuda"))
+    for name in ("precision", "recall", "density", "coverage"):
+        assert on_gpu[name] == pytest.approx(on_cpu[name], abs=2 / 600)
+    assert on_gpu["frechet"] == on_cpu["frechet"]

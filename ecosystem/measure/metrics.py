@@ -13,7 +13,9 @@ Core objects:
 
 All distance work runs in float64, in row blocks of bounded size, and every result is exactly
 invariant to the order of rows: k-NN metrics are counts, and moments are taken over rows in a
-canonical (lexicographic) order.
+canonical (lexicographic) order. A `Reference` built with ``device="cuda"`` does its k-NN
+distance work there (the counts, moments and results stay on the CPU); on the CPU, the
+default for arrays, the results are bit-identical from run to run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from torch import Tensor
 
 from ecosystem.measure.catalogue import content_metric_names
+from models.devices import resolve_device
 
 __all__ = [
     "METRIC_NAMES",
@@ -57,6 +60,7 @@ _EXACT_DISTANCES = "donot_use_mm_for_euclid_dist"
 _WEIGHT_SUM_TOLERANCE = 1e-6
 _MEMO_ELEMENTS = 1 << 24
 """Largest sample whose distances (to the reference and within) a memo keeps, in elements."""
+_CPU = torch.device("cpu")
 
 ArrayLike = np.ndarray | Tensor
 
@@ -162,16 +166,19 @@ def _block_rows(n_other: int) -> int:
     return max(1, min(_MAX_BLOCK_ROWS, _BLOCK_ELEMENTS // max(n_other, 1)))
 
 
-def _knn_radii(x: Tensor, k: int) -> Tensor:
+def _knn_radii(x: Tensor, k: int, device: torch.device = _CPU) -> Tensor:
+    """Each row's distance to its k-th nearest other row, computed on ``device`` (the
+    result is where ``x`` is)."""
     rows = _block_rows(x.shape[0])
+    points = x.to(device)
     # Written in place: small tensors kept between large block temporaries fragment the heap.
-    radii = torch.empty(x.shape[0], dtype=torch.float64)
+    radii = torch.empty(x.shape[0], dtype=torch.float64, device=device)
     for start in range(0, x.shape[0], rows):
-        distances = torch.cdist(x[start : start + rows], x, compute_mode=_EXACT_DISTANCES)
+        distances = torch.cdist(points[start : start + rows], points, compute_mode=_EXACT_DISTANCES)
         # Each point is its own nearest neighbour at distance 0, hence k + 1.
         nearest = torch.topk(distances, k + 1, dim=1, largest=False, sorted=True).values
         radii[start : start + rows] = nearest[:, k]
-    return radii
+    return radii.to(x.device)
 
 
 def knn_radii(x: ArrayLike, k: int = 5) -> Tensor:
@@ -233,12 +240,23 @@ class Reference:
     proportions than they were drawn (the k-NN metrics use the points as they are).
     """
 
-    def __init__(self, x: ArrayLike, k: int = 5, *, weights: ArrayLike | None = None) -> None:
+    def __init__(
+        self,
+        x: ArrayLike,
+        k: int = 5,
+        *,
+        weights: ArrayLike | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.k = _check_k(k)
+        self.device = resolve_device(device)
         self.x = _as_points(x, "x").clone()
         if self.k >= self.x.shape[0]:
             raise ValueError(f"k must be less than the number of points in x ({self.x.shape[0]})")
-        self.radii = _knn_radii(self.x, self.k)
+        self.radii = _knn_radii(self.x, self.k, self.device)
+        # the copies the distance work reads (the same tensors on the CPU)
+        self.x_on_device = self.x.to(self.device)
+        self.radii_on_device = self.radii.to(self.device)
         if weights is None:
             self.mean, self.covariance = _moments(self.x, "x")
         else:
@@ -250,7 +268,8 @@ class Reference:
 
     def __repr__(self) -> str:
         n, d = self.x.shape
-        return f"Reference(n={n}, d={d}, k={self.k})"
+        where = "" if self.device == _CPU else f", device={self.device.type!r}"
+        return f"Reference(n={n}, d={d}, k={self.k}{where})"
 
 
 def _as_reference(real: ArrayLike | Reference, k: int) -> Reference:
@@ -273,24 +292,29 @@ def _ball_statistics(
     """Precision, density, coverage and (given fake radii) recall in one pass over distances
     (``to_reference``, the fake-to-real distances [n_fake, n_real], when already known)."""
     n_real, n_fake = reference.x.shape[0], fake.shape[0]
-    fake_in_real_ball = torch.zeros(n_fake, dtype=torch.bool)
-    real_ball_hit = torch.zeros(n_real, dtype=torch.bool)
-    real_in_fake_ball = torch.zeros(n_real, dtype=torch.bool)
-    memberships = 0
+    device = reference.device
+    fake = fake.to(device)
+    if fake_radii is not None:
+        fake_radii = fake_radii.to(device)
+    fake_in_real_ball = torch.zeros(n_fake, dtype=torch.bool, device=device)
+    real_ball_hit = torch.zeros(n_real, dtype=torch.bool, device=device)
+    real_in_fake_ball = torch.zeros(n_real, dtype=torch.bool, device=device)
+    members = torch.zeros((), dtype=torch.int64, device=device)
     rows = _block_rows(n_real)
     for start in range(0, n_fake, rows):
         stop = start + rows
         distances = (
-            torch.cdist(fake[start:stop], reference.x, compute_mode=_EXACT_DISTANCES)
+            torch.cdist(fake[start:stop], reference.x_on_device, compute_mode=_EXACT_DISTANCES)
             if to_reference is None
             else to_reference[start:stop]
         )
-        inside = distances <= reference.radii
+        inside = distances <= reference.radii_on_device
         fake_in_real_ball[start:stop] = inside.any(dim=1)
         real_ball_hit |= inside.any(dim=0)
-        memberships += int(torch.count_nonzero(inside))
+        members += torch.count_nonzero(inside)
         if fake_radii is not None:
             real_in_fake_ball |= (distances <= fake_radii[start:stop, None]).any(dim=0)
+    memberships = int(members)
     statistics = {
         "precision": int(fake_in_real_ball.sum()) / n_fake,
         "density": memberships / (reference.k * n_fake),
@@ -322,7 +346,9 @@ def precision_recall(
         raise ValueError(
             f"k must be less than the number of points in fake ({fake_points.shape[0]})"
         )
-    statistics = _ball_statistics(reference, fake_points, _knn_radii(fake_points, reference.k))
+    statistics = _ball_statistics(
+        reference, fake_points, _knn_radii(fake_points, reference.k, reference.device)
+    )
     return statistics["precision"], statistics["recall"]
 
 
@@ -464,7 +490,7 @@ def _remembered_distances(
     rows and columns of ids that `memo`'s previous sample held (with the same points) from it,
     and keeping this sample's in it. Each distance depends on its two points only, so the
     result is exactly that of computing every distance afresh."""
-    n = points.shape[0]
+    n, device = points.shape[0], reference.device
     kept = np.empty(0, dtype=np.int64)
     if memo.get("reference") is reference and "ids" in memo:
         _, kept, earlier = np.intersect1d(ids, memo["ids"], assume_unique=True, return_indices=True)
@@ -475,15 +501,18 @@ def _remembered_distances(
         # every row taken from the memo (the fresh ones from its first row, then overwritten)
         source = np.zeros(n, dtype=np.int64)
         source[kept] = earlier
-        rows = torch.from_numpy(source)
+        rows = torch.from_numpy(source).to(device)
         to_reference = memo["to_reference"].index_select(0, rows)
         within = memo["within"].index_select(0, rows).index_select(1, rows)
     else:
-        to_reference = torch.empty(n, reference.x.shape[0], dtype=torch.float64)
-        within = torch.empty(n, n, dtype=torch.float64)
+        to_reference = torch.empty(n, reference.x.shape[0], dtype=torch.float64, device=device)
+        within = torch.empty(n, n, dtype=torch.float64, device=device)
     if len(fresh):
-        to_reference[fresh] = torch.cdist(points[fresh], reference.x, compute_mode=_EXACT_DISTANCES)
-        across = torch.cdist(points[fresh], points, compute_mode=_EXACT_DISTANCES)
+        on_device, fresh = points.to(device), fresh.to(device)
+        to_reference[fresh] = torch.cdist(
+            on_device[fresh], reference.x_on_device, compute_mode=_EXACT_DISTANCES
+        )
+        across = torch.cdist(on_device[fresh], on_device, compute_mode=_EXACT_DISTANCES)
         within[fresh] = across
         within[:, fresh] = across.T
     memo.clear()
@@ -520,7 +549,7 @@ def knn_metrics(
             else None
         )
     else:
-        fake_radii = _knn_radii(points, k) if k < n else None
+        fake_radii = _knn_radii(points, k, reference.device) if k < n else None
     statistics = _ball_statistics(reference, points, fake_radii, to_reference)
     return {"recall": math.nan} | statistics
 

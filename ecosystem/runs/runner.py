@@ -41,6 +41,7 @@ from ecosystem.runs.store import CHECKPOINT, code_version
 from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
 from ecosystem.world.lab import LabSimulation
 from ecosystem.world.model import EcosystemModel, EcosystemSimulation
+from models.devices import resolve_device
 
 __all__ = [
     "DEFAULT_CHECKPOINT_EVERY",
@@ -99,6 +100,13 @@ def simulate(
         yield step, rows
 
 
+def check_devices(scenario: Scenario) -> None:
+    """Refuse, before anything is written, a scenario asking for a device this machine lacks
+    (a one-line ValueError naming the setting)."""
+    for path, device in scenario.devices.items():
+        resolve_device(device, path)
+
+
 def run_scenario(
     scenario: Scenario,
     out: str | Path,
@@ -121,6 +129,7 @@ def run_scenario(
         raise ValueError(
             f"--checkpoint-every must be >= 0 (0: no checkpoints), got {checkpoint_every}"
         )
+    check_devices(scenario)
     out = Path(out)
     with writer_lock(out):
         resumed: Resumed | None = None

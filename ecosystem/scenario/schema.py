@@ -31,6 +31,7 @@ from ecosystem.scenario.fields import Section, ShareSchedule, setting
 from ecosystem.world.crawl import CRAWLERS, crawler_parameters, make_crawler
 from ecosystem.world.levers.registry import settings_model
 from ecosystem.world.worlds import WORLDS, world_class
+from models.devices import Device
 
 __all__ = [
     "ArchiveSettings",
@@ -269,6 +270,11 @@ class MetricSettings(Section):
     """How quality and diversity are measured."""
 
     k: int = setting(5, "Neighbours for precision/recall and density/coverage", ge=1, le=50)
+    device: Device = setting(
+        "auto",
+        "Where the k-NN distances (and the digits world's features) are computed: auto = CUDA "
+        "when present, else the CPU; results are reproducible only on the same device",
+    )
     samples: int = setting(
         2000,
         "Fixed size of every evaluated sample (cost does not grow with the population; "
@@ -743,6 +749,21 @@ class Scenario(Section):
     def active_companies(self) -> dict[str, CompanySettings]:
         """The enabled companies, by name."""
         return {name: c for name, c in self.companies.items() if c.enabled}
+
+    @property
+    def devices(self) -> dict[str, str]:
+        """Every device this scenario asks for, by setting path: the metrics' and each used
+        model's where its parameters name one (a model's default is "auto")."""
+        used = (
+            {"model": self.model}
+            if self.mode == "lab"
+            else {f"companies.{n}.model": c.model for n, c in self.active_companies.items()}
+        )
+        devices: dict[str, str] = {"metrics.device": self.metrics.device}
+        for path, settings in used.items():
+            if "device" in settings.params:
+                devices[f"{path}.params.device"] = str(settings.params["device"])
+        return devices
 
     def to_toml(self) -> str:
         """The resolved scenario as TOML, without the sections its mode does not use

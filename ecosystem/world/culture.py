@@ -54,6 +54,7 @@ class Culture:
         *,
         tail_threshold: float = 0.8,
         reference_k: int = 5,
+        metrics_device: str | torch.device = "cpu",
     ) -> None:
         if not 0.0 < tail_threshold < 1.0:
             raise ValueError(f"tail_threshold must be in (0, 1), got {tail_threshold}")
@@ -63,7 +64,9 @@ class Culture:
         self.chols = cholesky_factors(self.covariances)
         self.tail_threshold = float(tail_threshold)
         self.tail_mask = tail_mask(self.weights, self.tail_threshold)
-        self.reference = Reference(torch.as_tensor(reference_x), k=reference_k)
+        self.reference = Reference(
+            torch.as_tensor(reference_x), k=reference_k, device=metrics_device
+        )
 
     @classmethod
     def generate(
@@ -78,6 +81,7 @@ class Culture:
         tail_threshold: float = 0.8,
         reference_size: int = 5000,
         reference_k: int = 5,
+        metrics_device: str | torch.device = "cpu",
     ) -> Self:
         """Draw a culture: topic centres ~ N(0, separation² I), each topic an
         anisotropic Gaussian whose axis scales lie in [0.5, 1.5] x ``spread``."""
@@ -99,6 +103,7 @@ class Culture:
             reference_x,
             tail_threshold=tail_threshold,
             reference_k=reference_k,
+            metrics_device=metrics_device,
         )
 
     @property

@@ -12,6 +12,7 @@ metrics have no log-likelihood.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -31,6 +32,7 @@ from ecosystem.world.digit_features import (
 )
 from ecosystem.world.vectors import assist_toward
 from models.base import GenerativeModel
+from models.devices import resolve_device
 
 if TYPE_CHECKING:
     from ecosystem.scenario import MetricSettings, Scenario
@@ -94,11 +96,16 @@ class DigitsWorld:
         tail_threshold: float = 0.8,
         augment: bool = True,
         reference_k: int = 5,
+        metrics_device: str | torch.device = "cpu",
     ) -> None:
         self.weights = weights.double()
         self.tail_mask = tail_mask(self.weights, tail_threshold)
         self.pool = pool
-        self.classifier = classifier
+        self.device = resolve_device(metrics_device)
+        # the features are computed where the metrics run (a copy: the cached one stays put)
+        self.classifier = (
+            classifier if self.device.type == "cpu" else copy.deepcopy(classifier).to(self.device)
+        )
         self.accuracy = accuracy
         self.augment = augment
         self.store = DenseStore(SIDE * SIDE)
@@ -109,7 +116,10 @@ class DigitsWorld:
         labels = reference_labels.long()
         weights = self.weights[labels] / torch.bincount(labels, minlength=10)[labels]
         self.reference = Reference(
-            self.features(reference_images).double(), k=reference_k, weights=weights
+            self.features(reference_images).double(),
+            k=reference_k,
+            weights=weights,
+            device=self.device,
         )
 
     @classmethod
@@ -133,6 +143,7 @@ class DigitsWorld:
             tail_threshold=settings.tail_threshold,
             augment=settings.augment,
             reference_k=scenario.metrics.k,
+            metrics_device=resolve_device(scenario.metrics.device, "metrics.device"),
         )
 
     # --- the truth --------------------------------------------------------------------
@@ -160,9 +171,9 @@ class DigitsWorld:
         features, logits = [], []
         with torch.no_grad():
             for start in range(0, len(batch), _BATCH):
-                chunk = self.classifier.features(batch[start : start + _BATCH])
-                features.append(chunk)
-                logits.append(self.classifier.classes(chunk))
+                chunk = self.classifier.features(batch[start : start + _BATCH].to(self.device))
+                features.append(chunk.cpu())
+                logits.append(self.classifier.classes(chunk).cpu())
         if not features:
             return torch.empty(0, SIDE * SIDE), torch.empty(0, 10, dtype=torch.float64)
         return torch.cat(features), torch.cat(logits).double().log_softmax(dim=1)

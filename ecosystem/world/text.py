@@ -30,6 +30,7 @@ from ecosystem.measure.text_metrics import (
 from ecosystem.world.documents import DocumentStore
 from ecosystem.world.language import Language
 from models.base import GenerativeModel
+from models.devices import resolve_device
 from models.documents import Documents
 
 if TYPE_CHECKING:
@@ -86,13 +87,16 @@ class TextWorld(Language):
         reference_documents: Documents,
         embedding: BagOfWords,
         reference_k: int = 5,
+        metrics_device: str | torch.device = "cpu",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.store = DocumentStore(self.vocab)
         self.reference_documents = reference_documents
         self.embedding = embedding
-        self.reference = Reference(embedding(reference_documents), k=reference_k)
+        self.reference = Reference(
+            embedding(reference_documents), k=reference_k, device=metrics_device
+        )
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, generator: torch.Generator) -> TextWorld:
@@ -116,6 +120,7 @@ class TextWorld(Language):
             reference_documents=reference,
             embedding=embedding,
             reference_k=scenario.metrics.k,
+            metrics_device=resolve_device(scenario.metrics.device, "metrics.device"),
         )
 
     def evaluate(

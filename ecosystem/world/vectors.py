@@ -17,6 +17,7 @@ from ecosystem.measure.metrics import METRIC_NAMES, evaluate
 from ecosystem.world.content import DenseStore
 from ecosystem.world.culture import Culture
 from models.base import GenerativeModel
+from models.devices import resolve_device
 
 if TYPE_CHECKING:
     from ecosystem.scenario import MetricSettings, Scenario
@@ -74,7 +75,10 @@ class VectorWorld(Culture):
     def from_scenario(cls, scenario: Scenario, generator: torch.Generator) -> VectorWorld:
         """The scenario's culture, drawn from ``generator``."""
         return cls.generate(
-            generator, **scenario.culture.model_dump(), reference_k=scenario.metrics.k
+            generator,
+            **scenario.culture.model_dump(),
+            reference_k=scenario.metrics.k,
+            metrics_device=resolve_device(scenario.metrics.device, "metrics.device"),
         )
 
     @property
