@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_checkpoint.py
 	$(BIN)/python benchmarks/bench_text.py
 	$(BIN)/python -m benchmarks.bench_neural
+	$(BIN)/python benchmarks/bench_study.py
 
 # Speed and noise against the commit before the speed work, side by side (~20 minutes).
 bench-speed: $(STAMP)

@@ -39,6 +39,7 @@ from ecosystem.interfaces.explorer import (
     live_series,
     overrides_from,
 )
+from ecosystem.interfaces.uncertainty_view import find_studies, study_view
 from ecosystem.measure.catalogue import TAB_NOTES, tab
 from ecosystem.measure.excerpts import picture_grid
 from ecosystem.runs.cache import RunJob, RunResult, RunStore, load_runs
@@ -281,13 +282,16 @@ def show_results(store: RunStore) -> None:
     current = st.session_state.get("current")
     if current is None:
         st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
+        (uncertainty,) = st.tabs(["Uncertainty"])
+        with uncertainty:
+            uncertainty_tab()
         return
     result = store.load(current)
     if result.manifest.get("scenario_hash") != st.session_state.get("pending"):
         st.info("The settings in the sidebar have changed since this run: press **Run**.")
     st.subheader(f"{result.label}")
     show_headlines(result)
-    names = [*TABS, "Documents", "Pictures", "Network", "Compare", "Export"]
+    names = [*TABS, "Documents", "Pictures", "Network", "Compare", "Uncertainty", "Export"]
     tabs = dict(zip(names, st.tabs(names), strict=True))
     axis = x_axis(result.manifest)
     for name, groups in TABS.items():
@@ -317,6 +321,8 @@ def show_results(store: RunStore) -> None:
         network_tab(store, result)
     with tabs["Compare"]:
         compare_tab(store, result)
+    with tabs["Uncertainty"]:
+        uncertainty_tab()
     with tabs["Export"]:
         export_tab(result)
 
@@ -473,6 +479,44 @@ def compare_tab(store: RunStore, result: RunResult) -> None:
     )
     st.markdown(f"Mean over the last {DEFAULT_WINDOW} steps of each run (fewer if it is shorter):")
     st.dataframe(table, width="stretch")
+
+
+def uncertainty_tab() -> None:
+    """A finished study directory (`ecosystem sensitivity | discover | robust`): its findings,
+    figures and tables. Studies are run from the command line, not from here."""
+    st.markdown(
+        "Read a finished study: `ecosystem sensitivity` (which uncertainties drive each outcome), "
+        "`ecosystem discover` (under which futures an outcome crosses a threshold) or "
+        "`ecosystem robust` (which policy holds up across the futures). Studies run from the "
+        "command line; this tab only reads their directories."
+    )
+    root = os.environ.get("ECOSYSTEM_APP_STUDIES", "runs")
+    found = [str(path) for path in find_studies(root)]
+    path = st.selectbox(
+        f"Study directory (found under {root}/), or type one below",
+        ["", *found],
+        key="study_found",
+    )
+    typed = st.text_input(
+        "Study directory", placeholder="runs/levers-under-uncertainty-sensitivity", key="study_path"
+    )
+    chosen = (typed or path or "").strip()
+    if not chosen:
+        st.info("Choose or type a study directory.")
+        return
+    try:
+        view = study_view(chosen)
+    except (OSError, ValueError) as error:
+        st.error(f"Cannot read {chosen!r}: {error}")
+        return
+    st.subheader(view.title)
+    for line in view.findings:
+        st.markdown(f"- {line}")
+    for figure in view.figures:
+        st.image(str(figure), caption=figure.name)
+    for name, table in view.tables.items():
+        st.markdown(f"**{name}** ({len(table):,} rows)")
+        st.dataframe(table, width="stretch", height=min(420, 40 + 35 * len(table)))
 
 
 def export_tab(result: RunResult) -> None:

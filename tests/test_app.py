@@ -86,10 +86,11 @@ def test_run_renders_every_tab_with_charts(app, tmp_path):
         "Pictures",
         "Network",
         "Compare",
+        "Uncertainty",
         "Export",
     ]
     for tab in app.tabs:
-        if tab.label not in ("Documents", "Pictures", "Export"):
+        if tab.label not in ("Documents", "Pictures", "Uncertainty", "Export"):
             assert tab.get("plotly_chart"), f"{tab.label} shows no chart"
     figure = json.loads(_tab(app, "Web composition").get("plotly_chart")[0].proto.spec)
     titles = {a["text"] for a in figure["layout"]["annotations"]}

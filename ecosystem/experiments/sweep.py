@@ -62,8 +62,10 @@ from ecosystem.scenario import Scenario, ScenarioError, load_scenario, value_at
 
 __all__ = [
     "SweepPlan",
+    "SweepPoint",
     "SweepRun",
     "estimate_wall_time",
+    "plan_points",
     "plan_sweep",
     "read_sweep",
     "run_sweep",
@@ -83,6 +85,18 @@ TIMING_STEPS = 3
 """Steps of the short run timed for the estimate (fewer when the runs are shorter)."""
 TIMING_ATTEMPTS = 3
 """Pending runs tried in turn for the timing run while none is complete."""
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """A run to plan: the scenario to load, its overrides (``key=value``) and seed, and the
+    parameters recorded for it (None: the resolved values of the fields in ``keys``)."""
+
+    source: str
+    overrides: tuple[str, ...]
+    seed: int
+    keys: tuple[str, ...] = ()
+    parameters: dict[str, Any] | None = None
 
 
 @dataclass
@@ -210,20 +224,22 @@ def plan_sweep(
         for key, texts in grid_raw.items()
     }
     sample_points, sample_spec = _sample(source, fixed, base, sample, ranges_parsed)
-    out = Path(out)
-    previous = _previous_record(out)
-    runs: dict[str, SweepRun] = {}
-    duplicates = 0
-    for texts in itertools.product(*grid_raw.values()):
-        grid_point = list(zip(grid_raw, texts, strict=True))
-        for point in sample_points:
-            for offset in range(seeds):
-                run = _plan_run(source, fixed, grid_point, point, base.seed + offset, out)
-                if run.hash in runs:
-                    duplicates += 1
-                    continue
-                runs[run.hash] = run
-    plan = SweepPlan(
+    points = [
+        SweepPoint(
+            str(source),
+            (*fixed, *(f"{k}={v}" for k, v in [*grid_point, *sample_point])),
+            base.seed + offset,
+            keys=tuple(key for key, _ in [*grid_point, *sample_point]),
+        )
+        for grid_point in (
+            list(zip(grid_raw, texts, strict=True))
+            for texts in itertools.product(*grid_raw.values())
+        )
+        for sample_point in sample_points
+        for offset in range(seeds)
+    ]
+    plan, _ = plan_points(
+        points,
         out=out,
         source=str(source),
         scenario=base.name,
@@ -232,6 +248,49 @@ def plan_sweep(
         sample=sample_spec,
         seeds=seeds,
         parameters=[*grid_raw, *ranges_parsed],
+    )
+    return plan
+
+
+def plan_points(
+    points: Sequence[SweepPoint],
+    *,
+    out: str | Path,
+    source: str,
+    scenario: str,
+    overrides: Sequence[str],
+    grid: dict[str, list[Any]],
+    sample: dict | None,
+    seeds: int,
+    parameters: Sequence[str],
+) -> tuple[SweepPlan, list[str]]:
+    """The sweep of the runs of ``points``, and the id of each point's run (in order).
+
+    Points that resolve to the same scenario share one run (``duplicates`` counts them).
+    ``source``, ``scenario``, ``overrides``, ``grid``, ``sample`` and ``seeds`` describe
+    the sweep in ``sweep.json``; every point records the ``parameters``. Nothing is written.
+    """
+    out = Path(out)
+    previous = _previous_record(out)
+    runs: dict[str, SweepRun] = {}
+    ids = []
+    duplicates = 0
+    for point in points:
+        run = _plan_run(point, out)
+        if run.hash in runs:
+            duplicates += 1
+        else:
+            runs[run.hash] = run
+        ids.append(runs[run.hash].id)
+    plan = SweepPlan(
+        out=out,
+        source=source,
+        scenario=scenario,
+        overrides=list(overrides),
+        grid=grid,
+        sample=sample,
+        seeds=seeds,
+        parameters=list(parameters),
         runs=list(runs.values()),
         created=_now(),
         code_version={
@@ -246,9 +305,9 @@ def plan_sweep(
         same = all(previous.get(k) == v for k, v in _specification(plan).items())
         plan.created = previous.get("created", plan.created) if same else plan.created
         plan.replaced = None if same else previous
-        ids = {run.id for run in plan.runs}
-        plan.dropped = [r["id"] for r in previous.get("runs", []) if r.get("id") not in ids]
-    return plan
+        planned = {run.id for run in plan.runs}
+        plan.dropped = [r["id"] for r in previous.get("runs", []) if r.get("id") not in planned]
+    return plan, ids
 
 
 def estimate_wall_time(
@@ -530,22 +589,17 @@ def _number(value: float, kind: type) -> int | float:
     return round(value) if kind is int else float(value)
 
 
-def _plan_run(
-    source: str,
-    fixed: list[str],
-    grid_point: list[tuple[str, str]],
-    sample_point: list[tuple[str, str]],
-    seed: int,
-    out: Path,
-) -> SweepRun:
-    pairs = [*grid_point, *sample_point]
-    scenario = load_scenario(source, [*fixed, *(f"{k}={v}" for k, v in pairs), f"seed={seed}"])
+def _plan_run(point: SweepPoint, out: Path) -> SweepRun:
+    scenario = load_scenario(point.source, [*point.overrides, f"seed={point.seed}"])
     identity = run_identity(scenario)
     directory = out / RUNS / identity.name
+    parameters = point.parameters
+    if parameters is None:
+        parameters = {key: value_at(scenario, key) for key in point.keys}
     run = SweepRun(
         id=identity.name,
-        parameters={key: value_at(scenario, key) for key, _ in pairs},
-        seed=seed,
+        parameters=dict(parameters),
+        seed=point.seed,
         identity=identity,
         directory=directory,
         scenario=scenario,

@@ -1,4 +1,5 @@
-"""The command line: ``ecosystem run | compare | sweep | report | list | show | schema | validate``.
+"""The command line: ``ecosystem run | compare | sweep | sensitivity | discover | robust | report |
+list | show | schema | validate``.
 
 Core objects: :func:`main` (the console script) and :func:`build_parser`.
 Bad input (an unknown scenario, key or value) prints one line naming the
@@ -78,6 +79,23 @@ SWEEP_EXAMPLES = """examples:
 Running it again with the same --out resumes: complete runs are kept, the others run.
 Read the results back with ecosystem.read_sweep(OUT).
 """
+SENSITIVITY_EXAMPLES = """examples:
+  ecosystem sensitivity levers-under-uncertainty --method morris --n 10
+  ecosystem sensitivity levers-under-uncertainty --method sobol --n 128 --out runs/sobol
+  ecosystem sensitivity my-study.toml --policy cap --workers 0
+Without --out the study goes to runs/<study>-sensitivity. Running it again with the same
+--out resumes: complete runs are kept, the others run, then the indices are computed again.
+"""
+DISCOVER_EXAMPLES = """examples:
+  ecosystem discover levers-under-uncertainty --outcome web_recall --below 0.9
+  ecosystem discover levers-under-uncertainty --outcome income_mean --below 20 --n 100
+  ecosystem discover my-study.toml --outcome web_recall --above 0.95 --density 0.7
+"""
+ROBUST_EXAMPLES = """examples:
+  ecosystem robust levers-under-uncertainty
+  ecosystem robust levers-under-uncertainty --n 20 --criterion satisficing
+  ecosystem robust my-study.toml --outcome creator_income --address tcp://head-node:8786
+"""
 REPORT_EXAMPLES = """examples:
   ecosystem report runs/b3                      (a run: writes runs/b3/report.html)
   ecosystem report runs/levers                  (a comparison)
@@ -134,6 +152,93 @@ def _add_backend(parser: argparse.ArgumentParser) -> None:
         metavar="tcp://HOST:8786",
         help="send the runs to this running Dask scheduler instead of a local cluster",
     )
+
+
+def _add_study_commands(commands, formatter) -> None:
+    """``sensitivity``, ``discover`` and ``robust``: the analyses of a study file."""
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="global sensitivity of a study's outcomes to its uncertainties (SALib)",
+        epilog=SENSITIVITY_EXAMPLES,
+        formatter_class=formatter,
+        description="Sample the study's uncertainties with SALib (Sobol: N(D+2) runs for first-\n"
+        "and total-order indices; Morris: N(D+1) runs for mu* and sigma), run every sample\n"
+        "through the sweep engine under one policy and write each outcome's indices with\n"
+        "bootstrap intervals (OUT/indices.csv, .parquet) and a ranked bar figure (indices.png).",
+    )
+    _add_study(sensitivity)
+    sensitivity.add_argument(
+        "--method", choices=("sobol", "morris"), help="the design (default: the study's)"
+    )
+    sensitivity.add_argument(
+        "--n",
+        type=int,
+        help="Sobol base samples (a power of two) or Morris trajectories (default: the study's)",
+    )
+    sensitivity.add_argument("--policy", help="the policy to run (default: the study's first)")
+    _add_study_run(sensitivity)
+
+    discover = commands.add_parser(
+        "discover",
+        help="PRIM scenario discovery: the futures in which an outcome crosses a threshold",
+        epilog=DISCOVER_EXAMPLES,
+        formatter_class=formatter,
+        description="Run a Latin hypercube of futures under one policy and find, with the EMA\n"
+        "Workbench's PRIM, the boxes of uncertainty ranges in which the outcome is below (or\n"
+        "above) the threshold: their limits, coverage, density and cases (OUT/boxes.csv,\n"
+        "peeling.csv) with the peeling trajectory (peeling.png) and the limits (box-limits.png).",
+    )
+    _add_study(discover)
+    discover.add_argument(
+        "--outcome", required=True, help="an outcome of the study, by name or metric"
+    )
+    side = discover.add_mutually_exclusive_group(required=True)
+    side.add_argument("--below", type=float, metavar="X", help="futures with the outcome < X")
+    side.add_argument("--above", type=float, metavar="X", help="futures with the outcome > X")
+    discover.add_argument("--n", type=int, help="futures (default: the study's)")
+    discover.add_argument(
+        "--density", type=float, help="least density of a box, in (0, 1] (default: the study's)"
+    )
+    discover.add_argument("--boxes", type=int, help="most boxes, >= 1 (default: the study's)")
+    discover.add_argument("--policy", help="the policy to run (default: the study's first)")
+    _add_study_run(discover)
+
+    robust = commands.add_parser(
+        "robust",
+        help="compare a study's policies across the same futures: regret and satisficing",
+        epilog=ROBUST_EXAMPLES,
+        formatter_class=formatter,
+        description="Run every policy on the same Latin hypercube of futures with the same seeds\n"
+        "(common random numbers) and write per outcome and policy the mean, the 10th and 90th\n"
+        "percentiles, the share of futures meeting the threshold and the maximum regret\n"
+        "against the best policy of each future (OUT/robustness.csv, regret.csv,\n"
+        "robustness.png); it names the most robust policy and the criterion used.",
+    )
+    _add_study(robust)
+    robust.add_argument("--n", type=int, help="futures (default: the study's)")
+    robust.add_argument(
+        "--criterion",
+        choices=("regret", "satisficing", "mean", "p10"),
+        help="how the most robust policy is chosen (default: the study's)",
+    )
+    robust.add_argument(
+        "--outcome", help="the outcome that names the most robust policy (default: the first)"
+    )
+    _add_study_run(robust)
+
+
+def _add_study(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("study", help="study name (packaged) or path to a study .toml file")
+
+
+def _add_study_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="study directory (default: runs/<study>-<analysis>); the same one again resumes",
+    )
+    _add_backend(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    _add_study_commands(commands, formatter)
+
     report = commands.add_parser(
         "report",
         help="write a self-contained HTML report of a run, comparison or sweep",
@@ -318,9 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "list",
-        help="list the packaged scenarios",
+        help="list the packaged scenarios and studies",
         formatter_class=formatter,
-        description="List every packaged scenario with its one-line description, by group.",
+        description="List every packaged scenario with its one-line description, by group, then "
+        "the packaged studies.",
         epilog="examples:\n  ecosystem list\n",
     )
 
@@ -386,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run,
         "compare": _compare,
         "sweep": _sweep,
+        "sensitivity": _study,
+        "discover": _study,
+        "robust": _study,
         "report": _report,
         "list": _list,
         "show": _show,
@@ -759,6 +870,131 @@ def _sweep(args, console: Console) -> int:
     return 1
 
 
+STUDY_ANALYSES = {"sensitivity": "sensitivity", "discover": "discovery", "robust": "robustness"}
+
+
+def _study(args, console: Console) -> int:
+    from ecosystem.experiments.uncertainty import ANALYSERS, load_study, plan_study, run_study
+    from ecosystem.runs.backends import check_workers, open_backend
+    from ecosystem.runs.results import RunInterrupted
+
+    check_workers(args.workers)
+    analysis = STUDY_ANALYSES[args.command]
+    study = load_study(args.study)
+    options = _study_options(args, study)
+    out = args.out if args.out is not None else Path("runs") / f"{study.name}-{analysis}"
+    if args.n is not None and args.n < 2:
+        raise ValueError(f"--n must be >= 2, got {args.n}")
+    plan = plan_study(
+        args.study,
+        analysis,  # type: ignore[arg-type]
+        out,
+        method=getattr(args, "method", None),
+        n=args.n,
+        policy=getattr(args, "policy", None),
+        options=options,
+    )
+    sweep = plan.sweep
+    total, to_run = len(sweep.runs), len(sweep.pending)
+    design = plan.design
+    console.print(
+        f"{analysis} study {study.name}: {design.method} design of {design.rows} futures over "
+        f"{len(design.names)} uncertainties x {len(plan.policies)} polic"
+        f"{'y' if len(plan.policies) == 1 else 'ies'} x {study.seeds} seed"
+        f"{'' if study.seeds == 1 else 's'} = {len(plan.cases)} cases, {total} runs "
+        f"({total - to_run} already complete, {to_run} to run) -> {out}",
+        soft_wrap=True,
+    )
+    command = shlex.join(["ecosystem", *sys.argv[1:]])
+    progress = Progress(
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.quiet,
+    )
+    failures = []
+
+    def advance(run):
+        if run.status == "failed":
+            failures.append(run)
+        progress.update(task, advance=1, failed=f"[red]{len(failures)} failed" if failures else "")
+
+    started = time.perf_counter()
+    workers, address = (args.workers, args.address) if to_run else (0, None)
+    with stop_on_sigterm():
+        try:
+            with open_backend(workers, address, runs=to_run) as backend:
+                if backend.note:
+                    print(backend.note, file=sys.stderr)
+                if to_run:
+                    console.print(f"running on {backend.description}")
+                    _print_estimate(console, sweep, backend)
+                with progress:
+                    task = progress.add_task("runs", total=to_run, failed="")
+                    result = run_study(
+                        plan, backend, ANALYSERS[analysis], progress=advance, command=command
+                    )
+        except (KeyboardInterrupt, RunInterrupted):
+            console.print(
+                f"[yellow]interrupted: {len(sweep.complete)} of {total} runs complete; run the "
+                "same command again to resume"
+            )
+            return 130
+    elapsed = time.perf_counter() - started
+    if result is None:
+        console.print(
+            f"[red]{len(sweep.pending)} of {total} runs did not complete ({len(failures)} "
+            f"failed); their errors are in {out / 'sweep.json'}; run the same command again to "
+            "retry them"
+        )
+        return 1
+    for line in result.lines:
+        console.print(line, soft_wrap=True, highlight=False)
+    console.print(
+        f"{total} runs ({total - to_run} reused) in {elapsed:.1f} s -> {out}: study.json, "
+        f"cases.csv, {', '.join(f'{name}.csv' for name in result.tables)}, "
+        f"{', '.join(figure.name for figure in result.figures)}",
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _study_options(args, study) -> dict:
+    """The analysis options of a study command, checked against the study (one-line errors)."""
+    if args.command == "discover":
+        name, _ = study.outcome(args.outcome)
+        density = args.density if args.density is not None else study.discovery.density
+        boxes = args.boxes if args.boxes is not None else study.discovery.boxes
+        if not 0 < density <= 1:
+            raise ValueError(f"--density must be in (0, 1], got {density}")
+        if boxes < 1:
+            raise ValueError(f"--boxes must be >= 1, got {boxes}")
+        below = args.below is not None
+        threshold = args.below if below else args.above
+        if not math.isfinite(threshold):
+            raise ValueError(f"--{'below' if below else 'above'} must be a finite number")
+        return {
+            "outcome": name,
+            "side": "below" if below else "above",
+            "threshold": threshold,
+            "density": density,
+            "boxes": boxes,
+        }
+    if args.command == "robust":
+        name = study.outcome(args.outcome)[0] if args.outcome else next(iter(study.outcomes))
+        criterion = args.criterion or study.robustness.criterion
+        if criterion == "satisficing" and study.outcomes[name].threshold is None:
+            raise ValueError(
+                f"--criterion satisficing: outcomes.{name} has no threshold; give it one in the "
+                "study file or choose another criterion"
+            )
+        return {"outcome": name, "criterion": criterion}
+    return {}
+
+
 def _sweep_shape(plan) -> str:
     """How the runs multiply, e.g. ``2 x 3 grid x 8 sample points x 2 seeds``."""
     parts = []
@@ -816,6 +1052,19 @@ def _list(args, console: Console) -> int:
         for scenario in scenarios:
             table.add_row(scenario.name, scenario.description)
         console.print(table)
+    from ecosystem.experiments.uncertainty import available_studies, load_study
+
+    table = Table(
+        title="studies (ecosystem sensitivity | discover | robust)",
+        title_justify="left",
+        show_header=False,
+        box=None,
+    )
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name in available_studies():
+        table.add_row(name, load_study(name).description)
+    console.print(table)
     return 0
 
 

@@ -1,7 +1,8 @@
-"""The schemas of the result files the program reads back: manifest, sweep and compare records.
+"""The schemas of the result files the program reads back: manifest, sweep, compare, study.
 
 Core objects: :class:`Manifest` (``manifest.json`` of a run directory),
 :class:`SweepRecord` (``sweep.json``), :class:`CompareRecord` (``compare.json``),
+:class:`StudyRecord` (``study.json``),
 :func:`read_record` (read and validate one of them; any defect is a one-line
 :class:`ResultFileError` naming the file and the field) and :class:`CorruptRun` (a run
 whose files do not match the checksums its manifest records).
@@ -26,6 +27,7 @@ __all__ = [
     "CorruptRun",
     "Manifest",
     "ResultFileError",
+    "StudyRecord",
     "SweepRecord",
     "SweepRunRecord",
     "read_record",
@@ -167,6 +169,30 @@ class CompareRecord(_Record):
     files: list[str]
     code_version: str | None = None
     scenarios: list[CompareScenario]
+
+
+class StudyRecord(_Record):
+    """``study.json``: a study's analysis, design, status and the files it wrote."""
+
+    kind_label: ClassVar[str] = "study record"
+
+    kind: Literal["study"]
+    analysis: Literal["sensitivity", "discovery", "robustness"]
+    name: str
+    source: str
+    study: dict[str, Any]
+    design: dict[str, Any]
+    policies: list[str]
+    options: dict[str, Any] = {}
+    cases: int = Field(ge=0)
+    runs: int = Field(ge=0)
+    code_version: dict[str, Any] = {}
+    created: str
+    updated: str | None = None
+    status: Literal["running", "interrupted", "failed", "complete"]
+    command: str = ""
+    files: dict[str, str] = {}
+    summary: dict[str, Any] = {}
 
 
 R = TypeVar("R", bound=_Record)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -676,7 +677,13 @@ def _read_parts(directory: Path) -> pa.Table:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python, the platform and the packages that shape the numbers."""
+    """Versions of Python, the platform and the packages that shape the numbers (read once
+    per process: reading package metadata costs milliseconds, a short run's whole budget)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     versions = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in TRACKED_PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):

@@ -39,8 +39,8 @@ from ecosystem.runs.results import (
 )
 from ecosystem.runs.store import CHECKPOINT, code_version
 from ecosystem.scenario import Scenario, ScenarioError, scenario_hash
-from ecosystem.world.lab import LabSimulation
-from ecosystem.world.model import EcosystemModel, EcosystemSimulation
+from ecosystem.world.model import EcosystemModel
+from ecosystem.world.simulations import make_simulation
 from models.devices import resolve_device
 
 __all__ = [
@@ -75,12 +75,8 @@ class Simulation(Protocol):
 
 
 def simulation(scenario: Scenario) -> Simulation:
-    """The simulation of ``scenario``, whatever its mode."""
-    if scenario.mode == "lab":
-        return LabSimulation(scenario)
-    if scenario.mode == "ecosystem":
-        return EcosystemSimulation(scenario)
-    raise ValueError(f"mode {scenario.mode!r} has no simulator")
+    """The simulation of ``scenario``, whatever its mode (:mod:`ecosystem.world.simulations`)."""
+    return make_simulation(scenario)
 
 
 def simulate(

@@ -35,6 +35,7 @@ __all__ = [
     "PICTURES",
     "RESULT_MARKERS",
     "RUNS",
+    "STUDY_RECORD",
     "SUMMARY",
     "SWEEP_RECORD",
     "TIMESERIES",
@@ -67,6 +68,8 @@ COMPARE_RECORD = "compare.json"
 """A compare directory's record (sources, seeds, runs, identities)."""
 SWEEP_RECORD = "sweep.json"
 """A sweep directory's record (design, code version, every run's status)."""
+STUDY_RECORD = "study.json"
+"""A study directory's record (study, design, analysis, status, files and findings)."""
 RESULT_MARKERS = (MANIFEST, PARTS, TIMESERIES)
 """Any of these in a directory means it holds (some) results of a run."""
 SOURCE_FOLDERS = ("ecosystem", "models", "scenarios")

@@ -30,6 +30,7 @@ import models
 from ecosystem.scenario.fields import Section, ShareSchedule, setting
 from ecosystem.world.crawl import CRAWLERS, crawler_parameters, make_crawler
 from ecosystem.world.levers.registry import settings_model
+from ecosystem.world.simulations import SIMULATIONS
 from ecosystem.world.worlds import WORLDS, world_class
 from models.devices import Device
 
@@ -660,8 +661,10 @@ class Scenario(Section):
     )
     description: str = setting("", "One-line description shown by `ecosystem list`")
     group: str = setting("other", "Group in `ecosystem list` (lab, ecosystem, policy, ...)")
-    mode: Literal["lab", "ecosystem"] = setting(
-        "lab", "Kind of simulation: the single-model lab loop or the whole web"
+    mode: str = setting(
+        next(iter(SIMULATIONS)),
+        "Kind of simulation: the single-model lab loop or the whole web (a mode from the "
+        "registry, ecosystem.world.simulations.SIMULATIONS)",
     )
     seed: int = setting(
         0, "Seed of the one random generator that drives the run", ge=0, le=2**63 - 1
@@ -697,6 +700,13 @@ class Scenario(Section):
         default_factory=dict, description="AI companies by name"
     )
     metrics: MetricSettings = Field(default_factory=MetricSettings)
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, mode: str) -> str:
+        if mode not in SIMULATIONS:
+            raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(SIMULATIONS)}")
+        return mode
 
     @field_validator("companies")
     @classmethod
@@ -768,7 +778,9 @@ class Scenario(Section):
     def to_toml(self) -> str:
         """The resolved scenario as TOML, without the sections its mode does not use
         (round-trips through :func:`load_scenario`)."""
-        return tomli_w.dumps(self.model_dump(mode="json", exclude=UNUSED_SECTIONS[self.mode]))
+        return tomli_w.dumps(
+            self.model_dump(mode="json", exclude=UNUSED_SECTIONS.get(self.mode, set()))
+        )
 
 
 def scenario_hash(scenario: Scenario) -> str:

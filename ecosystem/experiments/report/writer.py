@@ -1,4 +1,4 @@
-"""Reports: one self-contained HTML page on a run, a comparison or a sweep directory.
+"""Reports: one self-contained HTML page on a run, comparison, sweep or study directory.
 
 Core objects: :func:`write_report` (reads a results directory and writes the page
 with its PNG figures), :func:`report_kind` (which kind of directory it is),
@@ -19,13 +19,14 @@ from typing import Literal
 from ecosystem.experiments.report.compare import compare_content
 from ecosystem.experiments.report.html import page_html
 from ecosystem.experiments.report.run import run_content
+from ecosystem.experiments.report.study import study_content
 from ecosystem.experiments.report.sweep import sweep_content
 from ecosystem.runs.results import atomic_write_text, is_run_directory
-from ecosystem.runs.store import COMPARE_RECORD, SWEEP_RECORD
+from ecosystem.runs.store import COMPARE_RECORD, STUDY_RECORD, SWEEP_RECORD
 
 __all__ = ["Kind", "Report", "report_kind", "report_paths", "write_report"]
 
-Kind = Literal["run", "compare", "sweep"]
+Kind = Literal["run", "compare", "sweep", "study"]
 """The kinds of results directory a report is written on."""
 
 
@@ -40,13 +41,16 @@ class Report:
 
 
 def report_kind(path: str | Path) -> Kind:
-    """``sweep`` (sweep.json), ``compare`` (compare.json) or ``run`` (manifest.json or parts/);
-    any other path is a one-line ``ValueError``."""
+    """``study`` (study.json: a sensitivity, discovery or robustness study, whose sweep.json is
+    its runs'), ``sweep`` (sweep.json), ``compare`` (compare.json) or ``run`` (manifest.json or
+    parts/); any other path is a one-line ``ValueError``."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"{path}: no such directory")
     if not path.is_dir():
-        raise ValueError(f"{path}: not a directory; give a run, compare or sweep directory")
+        raise ValueError(f"{path}: not a directory; give a run, compare, sweep or study directory")
+    if (path / STUDY_RECORD).is_file():
+        return "study"
     if (path / SWEEP_RECORD).is_file():
         return "sweep"
     if (path / COMPARE_RECORD).is_file():
@@ -54,7 +58,8 @@ def report_kind(path: str | Path) -> Kind:
     if is_run_directory(path):
         return "run"
     raise ValueError(
-        f"{path}: not a results directory (no manifest.json, compare.json or sweep.json)"
+        f"{path}: not a results directory (no manifest.json, compare.json, sweep.json or "
+        "study.json)"
     )
 
 
@@ -90,7 +95,12 @@ def write_report(
     path = Path(path)
     kind = report_kind(path)
     page, folder = report_paths(path, out)
-    build = {"run": run_content, "compare": compare_content, "sweep": sweep_content}[kind]
+    build = {
+        "run": run_content,
+        "compare": compare_content,
+        "sweep": sweep_content,
+        "study": study_content,
+    }[kind]
     new_directories = {_first_missing(page.parent), _first_missing(folder)} - {None}
     old_figures = set(folder.iterdir()) if folder.is_dir() else set()
     target = folder

@@ -1,0 +1,1 @@
+"""Packaged study files (TOML), found by name by ``ecosystem sensitivity | discover | robust``."""
