@@ -36,7 +36,7 @@ from ecosystem.scenario import ScenarioError
 from ecosystem.world.simulations import SIMULATIONS, register_simulation
 
 DATA = Path(__file__).parent / "data"
-TINY_STUDY = DATA / "tiny-study.toml"
+TINY_STUDY = DATA / "studies" / "tiny-study.toml"
 ISHIGAMI_S1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
 ISHIGAMI_ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
 """The Ishigami function's indices for a = 7, b = 0.1 (Ishigami and Homma 1990; SALib)."""
