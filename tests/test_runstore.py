@@ -9,6 +9,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import ecosystem
@@ -19,7 +22,7 @@ from ecosystem.interfaces.cli import main
 from ecosystem.runs import store
 from ecosystem.runs.backends import execute_run
 from ecosystem.runs.cache import RunStore, load_run, load_runs
-from ecosystem.runs.results import is_run_directory, read_manifest, run_state
+from ecosystem.runs.results import is_run_directory, read_manifest, read_timeseries, run_state
 from ecosystem.scenario import ScenarioError
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
@@ -260,6 +263,24 @@ def test_a_complete_run_of_other_settings_is_never_cleared(tmp_path, scenario):
     assert run_state(tmp_path / "empty", other) == "missing"
     with pytest.raises(ScenarioError, match="holds a complete run of other settings or code"):
         run_state(made.directory, other)
+
+
+def test_parts_a_writer_left_in_a_complete_run_are_ignored_then_removed(tmp_path, scenario):
+    """A writer killed while it removes the parts of its complete run leaves some behind; the
+    complete series is still what every reader sees, and the next writer tidies them."""
+    identity = store.run_identity(scenario)
+    directory = tmp_path / "run"
+    assert execute_run(scenario, directory, identity)["status"] == "complete"
+    whole = read_timeseries(directory)
+    (directory / "parts").mkdir()
+    first = pa.Table.from_pandas(whole[whole["step"] == 0], preserve_index=False)
+    pq.write_table(first, directory / "parts" / "step-000000.parquet")
+    (directory / "checkpoint.pkl").write_bytes(b"left behind")
+    pd.testing.assert_frame_equal(read_timeseries(directory), whole)
+    assert load_run(directory).frame.equals(whole)
+    assert execute_run(scenario, directory, identity)["status"] == "complete"
+    assert not (directory / "parts").exists() and not (directory / "checkpoint.pkl").exists()
+    pd.testing.assert_frame_equal(read_timeseries(directory), whole)
 
 
 def _git(root: Path, *args: str) -> str:

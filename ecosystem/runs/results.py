@@ -302,12 +302,7 @@ class RunWriter:
             self.checkpoint = None
         self._write_manifest(status, error=error, checksums=checksums)
         if status == "complete":
-            for part in (self.directory / PARTS).glob("*.parquet"):
-                part.unlink()
-            with contextlib.suppress(OSError):
-                (self.directory / PARTS).rmdir()
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / CHECKPOINT).unlink()
+            _drop_leftovers(self.directory)
         return frame
 
     def _drop_after(self, step: int) -> None:
@@ -393,19 +388,28 @@ def summarise(frame: pd.DataFrame) -> dict:
 def read_timeseries(directory: str | Path) -> pd.DataFrame:
     """The tidy series of a run directory, finished or interrupted (from its parts).
 
-    The step parts, while a run not complete keeps them, else the final series, checked
-    against the checksum its manifest records; a file that does not match or cannot be read
-    raises :class:`CorruptRun`, one line naming it.
+    The step parts, while a run not complete keeps them, else the final series (parts a
+    complete run left behind are ignored), checked against the checksum its manifest
+    records; a file that does not match or cannot be read raises :class:`CorruptRun`, one
+    line naming it.
     """
     directory = Path(directory)
     final = directory / TIMESERIES
-    if _has_parts(directory) or (not final.exists() and (directory / PARTS).exists()):
+    try:
+        manifest = read_manifest(directory)
+    except FileNotFoundError:
+        manifest = None
+    except ResultFileError:
+        if not _has_parts(directory):
+            raise
+        manifest = None
+    complete = manifest is not None and manifest.get("status") == "complete"
+    # a writer killed while removing the parts of a complete run leaves some behind
+    if not (complete and final.exists()) and (
+        _has_parts(directory) or (not final.exists() and (directory / PARTS).exists())
+    ):
         return _read_parts(directory).to_pandas()
     if final.exists():
-        try:
-            manifest = read_manifest(directory)
-        except FileNotFoundError:
-            manifest = None
         problem = None if manifest is None else _sum_problem(directory, manifest, (TIMESERIES,))
         if problem is not None:
             raise CorruptRun(f"run {directory} is corrupt: {problem}")
@@ -556,7 +560,8 @@ def run_state(directory: str | Path, identity: RunIdentity) -> RunState:
     anything else that is not a complete run (to be resumed or cleared and run again).
 
     A complete run of other settings or other code there raises :class:`ScenarioError` (its
-    results are never deleted); a run being written by a live process raises
+    results are never deleted); a complete run's leftover step parts and checkpoint are
+    removed when this process holds its writer lock; a run being written by a live process raises
     :class:`ecosystem.runs.locks.DirectoryBusy`.
     """
     directory = Path(directory)
@@ -577,7 +582,20 @@ def run_state(directory: str | Path, identity: RunIdentity) -> RunState:
             f"({manifest.get('scenario')!r} seed {manifest.get('seed')}); remove it or choose "
             "another directory"
         )
+    if state.complete and held_here(directory):
+        _drop_leftovers(directory)
     return "complete" if state.complete else "partial"
+
+
+def _drop_leftovers(directory: Path) -> None:
+    """Remove the step parts and checkpoint that a writer killed while tidying a complete run
+    left behind (the run's own files are whole: its manifest says so)."""
+    for part in (directory / PARTS).glob("*.parquet"):
+        part.unlink()
+    with contextlib.suppress(OSError):
+        (directory / PARTS).rmdir()
+    with contextlib.suppress(FileNotFoundError):
+        (directory / CHECKPOINT).unlink()
 
 
 def clear_run_directory(directory: str | Path) -> None:
