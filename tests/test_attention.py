@@ -253,3 +253,41 @@ def test_a_lost_topic_has_fidelity_near_zero(separated_culture):
 
 def test_an_empty_sample_has_no_fidelity(separated_culture):
     np.testing.assert_array_equal(topic_fidelity(separated_culture, torch.zeros(0, 4)), 0.0)
+
+
+# ----------------------------------------------------- answers' links and sessions
+
+
+def test_each_company_sends_referrals_by_its_own_clicks_per_answer(web):
+    s = settings(chat_share=0.5, ai_answer_share=0.5)
+    market = np.array([0.5, 0.5])
+    attention = allocate(
+        web, WEIGHTS, [np.ones(3), np.ones(3)], market, s, START, 1, links=[0.1, None]
+    )
+    answers = 500.0 + 250.0  # the chat questions and the searches that showed an answer
+    np.testing.assert_allclose(attention.answers, [answers / 2, answers / 2])
+    np.testing.assert_allclose(attention.referrals, [answers / 2 * 0.1, answers / 2 * CHAT_CTR])
+    assert attention.ai_referrals.sum() == pytest.approx(attention.referrals.sum())
+    np.testing.assert_allclose(attention.answered_topics, answers * WEIGHTS)
+    default = allocate(web, WEIGHTS, [np.ones(3), np.ones(3)], market, s, START, 1)
+    assert default.ai_referrals.sum() == pytest.approx(answers * CHAT_CTR)
+
+
+def test_answers_may_weigh_ai_pages_apart_from_the_search_ranking():
+    web = web_with([0, 0, 1, 1, 2, 2])
+    web.origin[[1, 3, 5]] = AI
+    s = settings(chat_share=0.5, ai_answer_share=0.5, ai_visibility=0.25, answer_ai_visibility=1.0)
+    attention = allocate(web, WEIGHTS, [np.ones(3)], np.ones(1), s, START, 1)
+    is_ai = web.origin[attention.pages] == AI
+    clicks, cited = attention.search_clicks, attention.ai_referrals
+    assert clicks[is_ai].sum() / clicks.sum() == pytest.approx(0.2)
+    assert cited[is_ai].sum() / cited.sum() == pytest.approx(0.5)
+    np.testing.assert_allclose(attention.visits, attention.search_clicks + attention.ai_referrals)
+
+
+def test_an_answer_ends_the_session_of_the_readers_it_keeps_from_clicking(web):
+    s = settings(ai_answer_share=0.5, session_end=0.16)
+    covered = allocate(web, WEIGHTS, [np.ones(3)], np.ones(1), s, START, 1)
+    assert covered.session_end_with_answer == pytest.approx(0.16 + CTR - CTR_ANSWER)
+    lost = allocate(web, WEIGHTS, [np.zeros(3)], np.ones(1), s, START, 1)
+    assert math.isnan(lost.session_end_with_answer)  # a model that lost everything answers none

@@ -97,6 +97,8 @@ def test_key_outcomes_are_what_compare_and_reports_use():
         ("web", "synthetic_share"),
         ("creators", "active"),
         ("creators", "income_gini"),
+        ("attention", "belief_distance"),
+        ("models", "topic_overlap"),
     )
     assert key_outcomes("ecosystem", world="vector") == (
         ("web", "precision"),
@@ -106,6 +108,8 @@ def test_key_outcomes_are_what_compare_and_reports_use():
         ("web", "synthetic_share"),
         ("creators", "active"),
         ("creators", "income_gini"),
+        ("attention", "belief_distance"),
+        ("models", "topic_overlap"),
     )
     assert key_outcomes("lab", world="vector") == (
         ("model", "precision"),

@@ -308,6 +308,49 @@ def test_licensing_income_deters_opting_out():
     assert counts[50.0] < counts[0.0] / 5
 
 
+def test_opt_out_saturates_at_the_share_of_creators_who_would_ever_opt_out():
+    n = 4000
+    s = CreatorSettings(attrition=0.0, entry_rate=0.0, opt_out_ceiling=0.3, opt_out_rate=1.0)
+    rng = np.random.default_rng(0)
+    table = draw_creators(
+        n, s, np.full(4, 0.25), np.array([3]), np.ones(1), 0, rng, np.random.default_rng(1)
+    )
+    assert table.opt_out_willing.mean() == pytest.approx(0.3, abs=0.025)
+    table.income_smooth[:] = 100.0
+    web = Web(2)
+    web.add_pages(np.zeros((n, 2)), origin=HUMAN, topic=0, quality=0.0, step=0, author=np.arange(n))
+    economy = CreatorEconomy(s, opt_out_step=OPT_OUT_STEP)
+    heavily_crawled(table)
+    for month in range(12):
+        economy.respond(table, web, *idle(n), OPT_OUT_STEP + month, np.random.default_rng(month))
+    np.testing.assert_array_equal(table.opt_out, table.opt_out_willing)  # all of them, no more
+
+
+def test_without_a_ceiling_every_creator_is_willing_and_no_draw_is_made():
+    s = CreatorSettings()
+    rng, willing = np.random.default_rng(0), np.random.default_rng(1)
+    table = draw_creators(50, s, np.full(4, 0.25), np.array([3]), np.ones(1), 0, rng, willing)
+    assert table.opt_out_willing.all()
+    assert willing.random() == np.random.default_rng(1).random()  # its stream untouched
+
+
+def test_a_steeper_notice_separates_big_sites_from_small_ones():
+    opted = {}
+    for steepness in (1.0, 8.0):
+        table, web, economy = creators(
+            4000, opt_out_rate=1.0, opt_out_notice=1e5, opt_out_steepness=steepness
+        )
+        table.referrals[:] = 0.0
+        table.crawls[:2000] = 3e5  # big sites
+        table.crawls[2000:] = 3e4  # small ones
+        economy.respond(table, web, *idle(4000), OPT_OUT_STEP, np.random.default_rng(0))
+        opted[steepness] = (table.opt_out[:2000].mean(), table.opt_out[2000:].mean())
+    assert opted[1.0][0] == pytest.approx(0.75, abs=0.04)
+    assert opted[1.0][1] == pytest.approx(0.3 / 1.3, abs=0.04)
+    assert opted[8.0][0] == pytest.approx(3**8 / (3**8 + 1), abs=0.02)
+    assert opted[8.0][1] < 0.01
+
+
 def test_no_opt_out_at_rate_zero():
     table, web, economy = creators(500, opt_out_rate=0.0)
     heavily_crawled(table)

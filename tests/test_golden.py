@@ -5,7 +5,12 @@ of version 0.2.0 (commit 358b25a), read back exactly (Parquet, float64); the thr
 references (``baseline-*``, ``tiny-web-full``) were written again when the measurement took
 common random numbers and exact values (permanent page keys for the page samples, the same
 base noise for every model sample, log-likelihood and topic metrics over all pages): the
-simulated web is the same, only what is measured of it changed. A run now must hold
+simulated web is the same, only what is measured of it changed. The same three were written
+again when the history calibration changed the baseline (opt-out that saturates, each
+company's clicks per answer, the AI pages' visibility in search and in answers, the companies'
+output) and added series (readers' belief, homogenisation of the models, the human stock of
+the tail, per-company crawls per referral); before that change, every series of the 12-month
+baseline but the month-12 referrals (now per company) was checked unchanged. A run now must hold
 the same rows in the same order (step, generation, scope, metric) and the same values up to
 the rounding of the BLAS kernels: numpy's OpenBLAS and torch pick their kernels by CPU (and
 ``OPENBLAS_CORETYPE``), and another kernel may sum in another order, which moved a few

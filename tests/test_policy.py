@@ -414,7 +414,7 @@ def test_honoured_opt_out_lowers_the_human_pages_crawled():
         _human_pages_crawled,
         control=["policy.opt_out.compliance=0.0"],
     )
-    _assert_direction(effect, -1, 100)
+    _assert_direction(effect, -1, 50)  # opt-out saturates near a third of the creators
 
 
 def test_licensing_raises_creator_income_and_lowers_quits():

@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
+from ecosystem.experiments.history_validation import history_checks
 from ecosystem.experiments.text_validation import TEXT_CHECKS, binomial_chain_survival
-from ecosystem.experiments.validation import CHECKS, Check, history_checks, run_checks
+from ecosystem.experiments.validation import CHECKS, Check, run_checks
 from ecosystem.interfaces.cli import main
 
 
@@ -92,8 +93,9 @@ def test_a_failed_check_is_reported_not_hidden():
 def test_baseline_reproduces_the_measured_history():
     rows = history_checks(fast=True)
     names = " ".join(row.check for row in rows)
-    for topic in ("Nov 2023", "2025", "click-through", "opt-out"):
+    for topic in ("Nov 2023", "2025", "click-through", "opt-out", "crawls per referral", "belief"):
         assert topic in names
+    assert len(rows) >= 12 and all(row.source and row.tolerance for row in rows)
     for row in rows:
         assert row.passed, f"{row.check}: expected {row.expected}, measured {row.measured}"
 

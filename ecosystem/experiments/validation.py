@@ -11,10 +11,8 @@ is the fit on real data.
 ``fast=True`` runs the same checks with fewer seeds and generations (the test
 suite uses it); the full size runs in a few minutes.
 
-:func:`history_checks` (``ecosystem validate --history``) runs the calibrated
-``baseline`` from January 2022 over several seeds and compares it with the
-measured history of 2023-2025 (AI share of new pages, click-through with and
-without an AI answer, opt-out of the top sites).
+:mod:`ecosystem.experiments.history_validation` (``ecosystem validate --history``)
+compares the calibrated ``baseline`` with the measured history of 2023-2025.
 """
 
 from __future__ import annotations
@@ -27,14 +25,13 @@ import numpy as np
 import torch
 
 import models
-from ecosystem.calendar import step_of_month
 from ecosystem.measure.metrics import evaluate
 from ecosystem.randomness import Streams
-from ecosystem.scenario import LabSettings, load_scenario
+from ecosystem.scenario import LabSettings
 from ecosystem.world.lab import self_consuming_loop
 from ecosystem.world.vectors import VectorWorld
 
-__all__ = ["CHECKS", "Check", "history_checks", "run_checks", "world_checks"]
+__all__ = ["CHECKS", "Check", "run_checks", "world_checks"]
 
 SHUMAILOV = "Shumailov et al., Nature 2024"
 ALEMOHAMMAD = "Alemohammad et al., ICLR 2024"
@@ -471,102 +468,3 @@ def run_checks(
         if progress is not None:
             progress(name)
     return results
-
-
-GRAPHITE = "Graphite 2025 (calibration #1)"
-PEW = "Pew Research 2025 (calibration #22)"
-LONGPRE = "Longpre et al. 2024; Bouchaud & Ramaciotti 2025 (calibration #16-17, §3)"
-HISTORY_END = "2025-12"
-
-
-def _baseline_history(seeds: int) -> list[dict[tuple[str, str], np.ndarray]]:
-    """Per seed: every (scope, metric) of the baseline by step, January 2022 - December 2025."""
-    from ecosystem.runs.runner import simulate
-
-    runs = []
-    for seed in range(seeds):
-        scenario = load_scenario("baseline", [f"seed={seed}"])
-        steps = step_of_month(scenario.start, HISTORY_END)
-        scenario = scenario.model_copy(update={"steps": steps})
-        series: dict[tuple[str, str], np.ndarray] = {}
-        for step, rows in simulate(scenario):
-            for _, scope, metric, value in rows:
-                series.setdefault((scope, metric), np.full(steps + 1, np.nan))[step] = value
-        runs.append(series)
-    return runs
-
-
-def _window(runs: list[dict], scope: str, metric: str, first: str, last: str) -> np.ndarray:
-    """Per seed, the mean of a series over the months ``first`` to ``last``."""
-    start = load_scenario("baseline").start
-    lo, hi = step_of_month(start, first), step_of_month(start, last)
-    return np.array([np.nanmean(run[(scope, metric)][lo : hi + 1]) for run in runs])
-
-
-def history_checks(fast: bool = False) -> list[Check]:
-    """The calibrated baseline against the measured history of 2023-2025."""
-    seeds = 2 if fast else 5
-    runs = _baseline_history(seeds)
-    checks = []
-
-    def near(name, source, expected, tol, values, detail=""):
-        mean = float(np.mean(values))
-        spread = f" (seeds {np.min(values):.3f}-{np.max(values):.3f})" if len(values) > 1 else ""
-        checks.append(
-            Check(
-                check=f"{name} ({seeds} seeds)",
-                source=source,
-                expected=f"{expected:.2f}",
-                measured=f"{mean:.3f}{spread}{detail}",
-                tolerance=f"|mean - expected| <= {tol}",
-                passed=abs(mean - expected) <= tol,
-            )
-        )
-
-    for month, expected, window in (
-        ("Nov 2023", 0.36, ("2023-10", "2023-12")),
-        ("Nov 2024", 0.48, ("2024-10", "2024-12")),
-    ):
-        share = _window(runs, "web_new", "synthetic_share", *window)
-        detected = _window(runs, "web_new", "detected_share", *window)
-        near(
-            f"history: AI share of new pages, {month} (3-month mean)",
-            GRAPHITE,
-            expected,
-            0.05,
-            share,
-            f"; detector-measured {np.mean(detected):.3f}",
-        )
-    quarters = [
-        _window(runs, "web_new", "synthetic_share", f"2025-{m:02d}", f"2025-{m + 2:02d}")
-        for m in (1, 4, 7, 10)
-    ]
-    means = [float(np.mean(q)) for q in quarters]
-    checks.append(
-        Check(
-            check=f"history: AI share of new pages, each quarter of 2025 ({seeds} seeds)",
-            source=GRAPHITE,
-            expected="0.45-0.55",
-            measured=", ".join(f"Q{i + 1} {m:.3f}" for i, m in enumerate(means)),
-            tolerance="every quarterly mean in [0.45, 0.55]",
-            passed=all(0.45 <= m <= 0.55 for m in means),
-        )
-    )
-    near(
-        "history: click-through with / without an AI answer, Mar-Dec 2025",
-        PEW,
-        0.08 / 0.15,
-        0.06,
-        _window(runs, "attention", "click_through_ratio", "2025-03", "2025-12"),
-    )
-    opt_top = _window(runs, "creators", "opt_out_share_top", "2024-04", "2024-04")
-    opt_all = _window(runs, "creators", "opt_out_share", "2024-04", "2024-04")
-    near(
-        "history: opt-out share of the top 10% of sites, Apr 2024",
-        LONGPRE,
-        0.28,
-        0.07,
-        opt_top,
-        f"; all creators {np.mean(opt_all):.3f}",
-    )
-    return checks

@@ -1079,7 +1079,8 @@ def _schema(args, console: Console) -> int:
 
 
 def _validate(args, console: Console) -> int:
-    from ecosystem.experiments.validation import history_checks, run_checks
+    from ecosystem.experiments.history_validation import history_checks
+    from ecosystem.experiments.validation import run_checks
 
     if args.history and args.checks:
         raise ValueError("--check selects self-consuming-loop checks; it cannot go with --history")

@@ -65,6 +65,7 @@ QUALITY = "Quality and diversity"
 COMPOSITION = "Web composition"
 CREATORS = "Creators and money"
 COMPANIES = "Companies"
+KNOWLEDGE = "Knowledge"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,6 +112,7 @@ SCOPE_KINDS: tuple[ScopeKind, ...] = (
     ),
     ScopeKind("creators", "ecosystem", "creators", "the human creators and their income"),
     ScopeKind("attention", "ecosystem", "readers", "readers' questions, answers and visits"),
+    ScopeKind("models", "ecosystem", "all models", "the companies' current models, compared"),
     ScopeKind("model", "lab", "model", "a sample of the model, drawn with the loop's bias"),
     ScopeKind("training", "lab", "training set", "the training set of the generation"),
 )
@@ -310,6 +312,8 @@ class _Spec:
     format: str = SHARE_FORMAT
     key: bool = False
     summary: Summary = ""
+    group: str = ""
+    """Its explorer tab, when not its scope's."""
 
 
 _spec = _Spec
@@ -317,7 +321,7 @@ _spec = _Spec
 
 
 def _scope_series(mode: Mode, scope: str, group: str, specs: Iterable[_Spec]) -> list[Series]:
-    """The series of one scope, all in ``group``."""
+    """The series of one scope, in ``group`` (a series may name its own)."""
     return [
         Series(
             mode,
@@ -325,7 +329,7 @@ def _scope_series(mode: Mode, scope: str, group: str, specs: Iterable[_Spec]) ->
             spec.metric,
             spec.label,
             spec.unit,
-            group,
+            spec.group or group,
             spec.meaning,
             spec.format,
             key=spec.key,
@@ -477,6 +481,22 @@ SERIES: tuple[Series, ...] = (
                 "links / page",
                 "mean number of links into a live page",
             ),
+            _spec(
+                "tail_human_topics",
+                "tail topics with human pages",
+                SHARE,
+                "share of the tail topics that still have a live human page",
+                group=KNOWLEDGE,
+            ),
+            _spec(
+                "tail_human_age",
+                "age of the newest human tail page",
+                "months",
+                "months since the newest live human page of a tail topic was written (mean "
+                "over the tail topics that have one)",
+                "{:.1f}",
+                group=KNOWLEDGE,
+            ),
         ),
     ),
     *_page_shares("web_new"),
@@ -526,6 +546,20 @@ SERIES: tuple[Series, ...] = (
                 "answer fidelity",
                 "fidelity (0-1)",
                 "mean over topics of how well its model covers each topic, capped at 1",
+            ),
+            _spec(
+                "referrals",
+                "AI referrals",
+                "visits / month",
+                "visits the links in its answers sent to pages, smoothed over a year",
+                COUNT_FORMAT,
+            ),
+            _spec(
+                "crawl_to_referral",
+                "crawls per referral",
+                "crawls / referral",
+                "its crawler's requests per visit its answers referred (both smoothed over a year)",
+                COUNT_FORMAT,
             ),
         ),
     ),
@@ -712,6 +746,104 @@ SERIES: tuple[Series, ...] = (
                 "crawls per referral",
                 "crawls / referral",
                 "AI crawler requests per AI referral",
+            ),
+            _spec(
+                "ai_share_of_search_clicks",
+                "AI share of search clicks",
+                SHARE,
+                "share of the clicks on search results that land on AI-written pages (AI or "
+                "AI-assisted)",
+            ),
+            _spec(
+                "ai_share_of_citations",
+                "AI share of AI answers' links",
+                SHARE,
+                "share of the visits referred by AI answers that land on AI-written pages",
+            ),
+            _spec(
+                "creator_search_visits",
+                "creators' search visits",
+                "visits / month",
+                "clicks on search results that land on human creators' pages",
+                COUNT_FORMAT,
+            ),
+            _spec(
+                "zero_click_share",
+                "zero-click share",
+                SHARE,
+                "share of searches after which no result is clicked",
+            ),
+            _spec(
+                "session_end",
+                "sessions ended (no AI answer)",
+                SHARE,
+                "share of searches without an AI answer after which the reader stops",
+            ),
+            _spec(
+                "session_end_with_answer",
+                "sessions ended (AI answer)",
+                SHARE,
+                "the same after a search that showed an AI answer: also the readers the answer "
+                "kept from clicking",
+            ),
+            _spec(
+                "belief_distance",
+                "readers' belief: distance from the truth",
+                "Hellinger distance (0-1)",
+                "Hellinger distance of readers' belief about the topics from the truth",
+                "{:.4f}",
+                key=True,
+                group=KNOWLEDGE,
+            ),
+            _spec(
+                "belief_tail_mass_ratio",
+                "readers' belief: tail mass ratio",
+                RATIO,
+                "the belief's mass on the tail topics over the truth's",
+                group=KNOWLEDGE,
+            ),
+        ),
+    ),
+    *_scope_series(
+        "ecosystem",
+        "models",
+        KNOWLEDGE,
+        (
+            _spec(
+                "topic_overlap",
+                "topic overlap of the models",
+                SHARE,
+                "1 - total variation distance of two companies' topic shares, mean over pairs "
+                "(1: alike)",
+                key=True,
+            ),
+            _spec(
+                "model_distance",
+                "distance between the models",
+                "Hellinger distance (0-1)",
+                "Hellinger distance of two companies' topic shares, mean over pairs (0: alike)",
+                "{:.4f}",
+            ),
+            _spec(
+                "effective_topics_web",
+                "effective topics: web",
+                "topics",
+                "exp of the entropy of the live pages' topic shares",
+                "{:.2f}",
+            ),
+            _spec(
+                "effective_topics_human",
+                "effective topics: human pages",
+                "topics",
+                "the same for the live human pages",
+                "{:.2f}",
+            ),
+            _spec(
+                "effective_topics_models",
+                "effective topics: models",
+                "topics",
+                "the same for the companies' models, mean over companies",
+                "{:.2f}",
             ),
         ),
     ),
@@ -902,6 +1034,17 @@ RESULT_TABS: tuple[Tab, ...] = (
                 ("attention",),
                 ("visits", "click_through_ratio", "crawl_to_referral"),
             ),
+            Figure(
+                "Search and AI answers: where readers go",
+                ("attention",),
+                (
+                    "ai_share_of_search_clicks",
+                    "ai_share_of_citations",
+                    "creator_search_visits",
+                    "zero_click_share",
+                    "session_end_with_answer",
+                ),
+            ),
         ),
     ),
     Tab(
@@ -924,8 +1067,42 @@ RESULT_TABS: tuple[Tab, ...] = (
                 ("company:*",),
                 ("answers", "revenue", "answer_fidelity"),
             ),
+            Figure(
+                "Crawling against referring, per company",
+                ("company:*",),
+                ("referrals", "crawl_to_referral"),
+            ),
         ),
         by_generation=("precision", "recall", "coverage", "tail_mass_ratio"),
+    ),
+    Tab(
+        KNOWLEDGE,
+        "Do the companies' models grow alike, do readers drift from the truth, and how much "
+        "human writing is left in the tail? The **topic overlap** is 1 when two models spread "
+        "over the topics alike; the readers' **belief** starts at the truth and moves toward "
+        "what they read (pages and AI answers).",
+        (
+            Figure(
+                "Homogenisation: the models against one another and the web against its sources",
+                ("models",),
+                (
+                    "topic_overlap",
+                    "effective_topics_web",
+                    "effective_topics_human",
+                    "effective_topics_models",
+                ),
+            ),
+            Figure(
+                "Knowledge collapse: readers' belief about the topics",
+                ("attention",),
+                ("belief_distance", "belief_tail_mass_ratio"),
+            ),
+            Figure(
+                "The human stock of the tail",
+                ("web",),
+                ("tail_human_topics", "tail_human_age"),
+            ),
+        ),
     ),
 )
 """The explorer's results tabs, in order; every series belongs to one of them (its group)."""

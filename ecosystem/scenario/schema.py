@@ -466,6 +466,13 @@ class CreatorSettings(Section):
         ge=0.0,
         le=1.0,
     )
+    opt_out_ceiling: float = setting(
+        1.0,
+        "Share of creators who would ever block AI crawlers; the others never do (they depend "
+        "on search or on AI traffic), so opt-out saturates below this",
+        ge=0.0,
+        le=1.0,
+    )
     opt_out_ratio: float = setting(
         3000.0,
         "Crawl-to-referral ratio at which the opt-out rate is half its most",
@@ -480,6 +487,13 @@ class CreatorSettings(Section):
         unit="requests/month",
         gt=0.0,
         le=1e15,
+    )
+    opt_out_steepness: float = setting(
+        1.0,
+        "How sharply noticing crawlers separates big sites from small ones: the notice factor "
+        "is c^n / (c^n + opt_out_notice^n) for c requests a month",
+        ge=0.5,
+        le=8.0,
     )
     crawl_scale: float = setting(
         50_000.0,
@@ -549,6 +563,28 @@ class AttentionSettings(Section):
     )
     ai_visibility: float = setting(
         0.16, "Search visibility of a fully AI page relative to a human one", ge=0.0, le=1.0
+    )
+    answer_ai_visibility: float | None = setting(
+        None,
+        "Weight of a fully AI page among the pages AI answers link to, relative to a human one "
+        "(none: ai_visibility, the search ranking's)",
+        ge=0.0,
+        le=1.0,
+    )
+    session_end: float = setting(
+        0.16,
+        "Share of searches without an AI answer after which the reader ends the session; an "
+        "answer ends it also for the readers it keeps from clicking",
+        ge=0.0,
+        le=1.0,
+    )
+    belief_learning: float = setting(
+        0.1,
+        "How far readers' belief about the topics moves each month toward the mix of what "
+        "they read (pages visited and AI answers)",
+        unit="1/month",
+        ge=0.0,
+        le=1.0,
     )
     revenue_per_visit: float = setting(
         0.01, "What a creator earns per visit", unit="$/visit", ge=0.0, le=100.0
@@ -641,6 +677,14 @@ class CompanySettings(Section):
     )
     market_share: float = setting(
         1.0, "Relative weight of its assistant among creators' choices", ge=0.0, le=1.0
+    )
+    answer_click_through: float | None = setting(
+        None,
+        "Clicks per AI answer it serves on the links in it: high for an answer engine that "
+        "cites, near 0 for a chat that does not link (none: attention.chat_click_through)",
+        unit="clicks/answer",
+        ge=0.0,
+        le=1.0,
     )
 
 
@@ -776,10 +820,13 @@ class Scenario(Section):
         return devices
 
     def to_toml(self) -> str:
-        """The resolved scenario as TOML, without the sections its mode does not use
-        (round-trips through :func:`load_scenario`)."""
+        """The resolved scenario as TOML, without the sections its mode does not use and
+        the settings left unset (None: TOML has no null; round-trips through
+        :func:`load_scenario`)."""
         return tomli_w.dumps(
-            self.model_dump(mode="json", exclude=UNUSED_SECTIONS.get(self.mode, set()))
+            self.model_dump(
+                mode="json", exclude=UNUSED_SECTIONS.get(self.mode, set()), exclude_none=True
+            )
         )
 
 

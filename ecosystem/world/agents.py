@@ -104,9 +104,28 @@ class AICompany(mesa.Agent):
         self.fidelity = np.ones(0)
         self.crawled_total = 0
         self.licensing_paid = 0.0
+        self.topic_shares = np.ones(0)
+        """The share of a sample of its current model that the truth assigns to each topic."""
+        self.requests = 0.0
+        """Its crawler's requests per month, smoothed over a year."""
+        self.referrals = 0.0
+        """Visits its answers referred per month, smoothed over a year."""
+        self.pending_requests = 0.0
         self._pool: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._seen = np.zeros(0, dtype=bool)
         self._carry = 0.0
+
+    def count_traffic(self, referrals: float) -> None:
+        """A month of its traffic: the requests its crawls made (``pending_requests``) and
+        the visits its answers referred, each smoothed over a year."""
+        self.requests += (self.pending_requests - self.requests) / 12.0
+        self.pending_requests = 0.0
+        self.referrals += (referrals - self.referrals) / 12.0
+
+    @property
+    def crawl_to_referral(self) -> float:
+        """Its crawler requests per visit its answers refer (the ratio site owners see)."""
+        return self.requests / (self.referrals + 1.0)
 
     def output_rate(self, step: int) -> float:
         """Pages per month it publishes at ``step`` (zero before it starts, then ramping up)."""

@@ -56,6 +56,8 @@ class CreatorTable:
     """Months in a row its smoothed income did not cover its costs."""
     opt_out: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     """Whether it blocks AI crawlers."""
+    opt_out_willing: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    """Whether it would ever block them (the others depend on search or AI traffic)."""
     crawls: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """AI crawler requests for its pages, smoothed over a year (per month)."""
     referrals: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -102,6 +104,7 @@ def draw_creators(
     market: np.ndarray,
     step: int,
     rng: np.random.Generator,
+    willing_rng: np.random.Generator | None = None,
 ) -> CreatorTable:
     """``n`` new creators (active from ``step``), drawn in batch.
 
@@ -111,7 +114,8 @@ def draw_creators(
     whose topics all lie in the tail are the niche; the AI-assisted share is
     Beta-distributed around ``ai_assisted_share`` and the propensity around
     ``adoption``; the assistant is a company drawn by ``market`` share (none
-    when every share is 0).
+    when every share is 0). A share ``opt_out_ceiling`` would ever opt out, drawn from
+    ``willing_rng`` (its own stream, so that the other draws do not depend on it).
     """
     sigma = settings.rate_spread
     rate = settings.pages_per_month * rng.lognormal(-(sigma**2) / 2, sigma, n)
@@ -145,12 +149,20 @@ def draw_creators(
         licensing_smooth=np.zeros(n),
         months_below=np.zeros(n, dtype=np.int64),
         opt_out=np.zeros(n, dtype=bool),
+        opt_out_willing=_willing(settings.opt_out_ceiling, n, willing_rng),
         crawls=np.zeros(n),
         referrals=np.zeros(n),
         pending_licensing=np.zeros(n),
         pending_crawls=np.zeros(n),
         pages_published=np.zeros(n, dtype=np.int64),
     )
+
+
+def _willing(ceiling: float, n: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Which of ``n`` creators would ever opt out: all at a ceiling of 1, else a draw."""
+    if ceiling >= 1.0 or rng is None:
+        return np.full(n, ceiling > 0, dtype=bool)
+    return rng.random(n) < ceiling
 
 
 def _beta_around(mean: float, n: int, rng: np.random.Generator) -> np.ndarray:

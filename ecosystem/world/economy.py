@@ -24,8 +24,10 @@ the :class:`~ecosystem.world.creators.CreatorTable`) and :func:`gini`.
 - **Opt-out.** From ``opt_out_from``, a creator blocks AI crawlers at a rate
   rising with the crawl-to-referral ratio it sees (half of ``opt_out_rate`` at
   ``opt_out_ratio``) and with how much it is crawled (half at
-  ``opt_out_notice`` requests a month: big sites notice crawlers first), damped
-  by the share of its income from licensing.
+  ``opt_out_notice`` requests a month, more sharply with ``opt_out_steepness``: big sites
+  notice crawlers first), damped
+  by the share of its income from licensing. Only the creators who would ever opt out
+  (a share ``opt_out_ceiling``) do, so the opt-out share saturates.
 """
 
 from __future__ import annotations
@@ -166,19 +168,23 @@ class CreatorEconomy:
         s = self.settings
         if step < self.opt_out_step or s.opt_out_rate == 0:
             return 0
-        candidates = np.flatnonzero(table.active & ~table.opt_out)
+        candidates = np.flatnonzero(table.active & ~table.opt_out & table.opt_out_willing)
         ratio = self.crawl_to_referral(table)[candidates]
         income = table.income_smooth[candidates]
         licensing_share = np.where(
             income > 0, table.licensing_smooth[candidates] / np.maximum(income, 1e-300), 0.0
         )
         crawls = table.crawls[candidates]
+        if s.opt_out_steepness == 1.0:
+            notice = crawls / (crawls + s.opt_out_notice)
+        else:
+            seen = (crawls / s.opt_out_notice) ** s.opt_out_steepness
+            notice = seen / (seen + 1.0)
         rate = (
             s.opt_out_rate
             * ratio
             / (ratio + s.opt_out_ratio)
-            * crawls
-            / (crawls + s.opt_out_notice)
+            * notice
             * np.exp(-s.licensing_deterrence * licensing_share)
         )
         newly = candidates[rng.random(len(candidates)) < rate]

@@ -16,7 +16,15 @@ Core object: :class:`Measurement`. Scopes:
   answer and their ratio, AI referrals, the crawl-to-referral ratio;
 - ``creators``: active, entries, quits, income (mean, median, Gini), the
   AI-assisted share of their new pages, opt-out shares (all and top 10% by
-  income) and licensing income.
+  income) and licensing income;
+- ``models``: how alike the companies' models are (the overlap and the Hellinger distance
+  of their topic shares, averaged over pairs) and the effective number of topics of the
+  web, of its human pages and of the models (the web's diversity against its sources).
+
+The ``web`` scope also holds the human stock of the tail (the share of tail topics with a
+live human page, the age of the newest one) and ``attention`` the readers' belief about the
+topics (:mod:`ecosystem.world.beliefs`), the visibility of AI pages in search results and
+in AI answers' links, sessions ended and zero-click searches.
 
 Every sample has the fixed size ``metrics.samples``, so the cost per month
 does not grow with the web; the world evaluates it (its metrics, see
@@ -46,6 +54,7 @@ from ecosystem.randomness import Streams
 from ecosystem.scenario import AttentionSettings, MetricSettings
 from ecosystem.world.agents import AICompany
 from ecosystem.world.attention import Attention
+from ecosystem.world.beliefs import ReaderBeliefs, hellinger
 from ecosystem.world.creators import CreatorTable
 from ecosystem.world.economy import MonthOfCreators, gini
 from ecosystem.world.protocol import World
@@ -133,10 +142,11 @@ class Measurement:
         creators_month: MonthOfCreators,
         crawl_to_referral: np.ndarray,
         prices: AttentionSettings,
+        beliefs: ReaderBeliefs | None = None,
     ) -> StepRows:
         """Every scope's metrics at the end of month ``step``; ``published`` are the
         pages written this month (including any that died before the month ended);
-        ``prices`` gives what an answer and a visit earn."""
+        ``prices`` gives what an answer and a visit earn; ``beliefs``, the readers'."""
         self._step = step
         live = web.live()
         rows: StepRows = []
@@ -145,7 +155,9 @@ class Measurement:
         rows.append((0, "web", "pages_alive", float(len(live))))
         rows.append((0, "web", "mean_in_degree", _mean(web.in_degree[live])))
         rows.append((0, "web_new", "pages_new", float(len(published))))
-        rows += self._attention(attention, creators, crawl_to_referral)
+        rows += self._human_stock(web, live, step)
+        rows += self._attention(attention, creators, crawl_to_referral, web, prices, beliefs)
+        rows += self._models(web, live, companies)
         visits: np.ndarray = np.zeros(len(companies))  # float64, as bincount with weights
         is_ai = web.origin[attention.pages] == AI
         if len(companies) and is_ai.any():
@@ -169,17 +181,69 @@ class Measurement:
                 ),
                 (g, scope, "licensing_paid", float(company.licensing_paid)),
                 (g, scope, "answer_fidelity", _mean(company.fidelity)),
+                (g, scope, "referrals", float(company.referrals)),
+                (g, scope, "crawl_to_referral", float(company.crawl_to_referral)),
             ]
         rows += self._creators(web, creators, published, creators_month, crawl_to_referral)
         return rows
 
+    def _human_stock(self, web: Web, live: np.ndarray, step: int) -> StepRows:
+        """What is left of the human tail: tail topics with a live human page, and the age
+        of the newest one (mean over the tail topics that have one)."""
+        tail = self.world.tail_mask.numpy()
+        if not tail.any():
+            return []
+        human = live[web.origin[live] == HUMAN]
+        topic = web.topic[human].astype(np.int64)
+        newest = np.full(len(tail), -np.inf)
+        np.maximum.at(newest, topic, web.created_step[human].astype(np.float64))
+        kept = np.isfinite(newest) & tail
+        age = step - newest[kept]
+        return [
+            (0, "web", "tail_human_topics", float(kept.sum() / tail.sum())),
+            (0, "web", "tail_human_age", float(age.mean()) if len(age) else float("nan")),
+        ]
+
+    def _models(self, web: Web, live: np.ndarray, companies: Sequence[AICompany]) -> StepRows:
+        """How alike the companies' models are, and the diversity of the web and its sources."""
+        if not companies:
+            return []
+        _, assigned = self._page_columns(web)
+        topics = self.world.topics
+        web_shares = np.bincount(assigned[live], minlength=topics) / max(len(live), 1)
+        human = live[web.origin[live] == HUMAN]
+        human_shares = np.bincount(assigned[human], minlength=topics) / max(len(human), 1)
+        shares = [c.topic_shares for c in companies if len(c.topic_shares) == topics]
+        pairs = [(a, b) for i, a in enumerate(shares) for b in shares[i + 1 :]]
+        overlap = [1.0 - 0.5 * float(np.abs(a - b).sum()) for a, b in pairs]
+        distance = [hellinger(a, b) for a, b in pairs]
+        values = {
+            "topic_overlap": _mean(np.array(overlap)),
+            "model_distance": _mean(np.array(distance)),
+            "effective_topics_web": _effective(web_shares),
+            "effective_topics_human": _effective(human_shares),
+            "effective_topics_models": _mean(np.array([_effective(x) for x in shares])),
+        }
+        return [(0, "models", metric, float(value)) for metric, value in values.items()]
+
     def _attention(
-        self, attention: Attention, creators: CreatorTable, crawl_to_referral: np.ndarray
+        self,
+        attention: Attention,
+        creators: CreatorTable,
+        crawl_to_referral: np.ndarray,
+        web: Web,
+        prices: AttentionSettings,
+        beliefs: ReaderBeliefs | None,
     ) -> StepRows:
         a = attention
         questions = a.searches + a.chat_questions
         plain = a.searches - a.answered_searches
         crawls, referrals = creators.crawls.sum(), creators.referrals.sum()
+        synthetic = web.origin[a.pages] != HUMAN
+        clicks = float(a.search_clicks.sum()) if len(a.search_clicks) else 0.0
+        cited = float(a.ai_referrals.sum())
+        authored = web.author[a.pages] >= 0
+        tail = self.world.tail_mask.numpy()
         values = {
             "questions": questions,
             "chat_share": a.chat_questions / questions if questions else float("nan"),
@@ -192,6 +256,26 @@ class Measurement:
             "visits": float(a.visits.sum()),
             "ai_referrals": float(a.ai_referrals.sum()),
             "crawl_to_referral": crawls / referrals if referrals > 0 else float("nan"),
+            "ai_share_of_search_clicks": (
+                float(a.search_clicks[synthetic].sum()) / clicks if clicks > 0 else float("nan")
+            ),
+            "ai_share_of_citations": (
+                float(a.ai_referrals[synthetic].sum()) / cited if cited > 0 else float("nan")
+            ),
+            "creator_search_visits": (
+                float(a.search_clicks[authored].sum()) if len(a.search_clicks) else 0.0
+            ),
+            "zero_click_share": (
+                1.0 - (a.clicks_plain + a.clicks_answered) / a.searches
+                if a.searches > 0
+                else float("nan")
+            ),
+            "session_end": prices.session_end if plain > 0 else float("nan"),
+            "session_end_with_answer": a.session_end_with_answer,
+            "belief_distance": beliefs.distance if beliefs is not None else float("nan"),
+            "belief_tail_mass_ratio": (
+                beliefs.tail_mass_ratio(tail) if beliefs is not None else float("nan")
+            ),
         }
         return [(0, "attention", metric, float(value)) for metric, value in values.items()]
 
@@ -320,6 +404,12 @@ def _top(values: np.ndarray, share: float) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     count = max(1, round(share * len(values)))
     return np.argsort(-values, kind="stable")[:count]
+
+
+def _effective(shares: np.ndarray) -> float:
+    """Effective number of topics: exp of the entropy of the topic shares."""
+    p = shares[shares > 0]
+    return float(np.exp(-(p * np.log(p)).sum())) if len(p) else float("nan")
 
 
 def _mean(values: np.ndarray) -> float:

@@ -37,6 +37,7 @@ from ecosystem.randomness import Streams
 from ecosystem.scenario import Scenario
 from ecosystem.world.agents import AICompany, HumanCreator
 from ecosystem.world.attention import Attention, allocate, assigned_shares, topic_fidelity
+from ecosystem.world.beliefs import ReaderBeliefs
 from ecosystem.world.creators import CreatorTable, draw_authors, draw_creators
 from ecosystem.world.economy import CreatorEconomy, MonthOfCreators
 from ecosystem.world.levers import Levers
@@ -87,6 +88,7 @@ class EcosystemModel(mesa.Model):
             first_fit.setdefault(key, company)
             self._update_fidelity(company)
         self._creator_rng = streams.numpy("creators")
+        self._willing_rng = streams.numpy("creators:opt-out")
         self.creators = CreatorTable()
         self.economy = CreatorEconomy(
             scenario.creators, step_of_month(scenario.start, scenario.creators.opt_out_from)
@@ -97,6 +99,7 @@ class EcosystemModel(mesa.Model):
         self._content = streams.torch("content")
         self._seed_web()
         self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.beliefs = ReaderBeliefs(self._weights, scenario.attention.belief_learning)
         self.attention = self._allocate(0)
         self.economy.pay(
             self.creators, self.web, self.attention, scenario.attention.revenue_per_visit
@@ -154,6 +157,7 @@ class EcosystemModel(mesa.Model):
             market,
             step,
             self._creator_rng,
+            self._willing_rng,
         )
         if step > 0:
             new.cost = self.economy.draw_costs(self.creators, n, self._creator_rng)
@@ -165,6 +169,12 @@ class EcosystemModel(mesa.Model):
             FIDELITY_SAMPLES, bias=company.settings.bias, generator=self._answers
         )
         company.fidelity = topic_fidelity(self.world, sample, self._truth_shares)
+        # what it speaks of, on the scale of the topic weights (a perfect model: the weights)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spoken = assigned_shares(self.world, sample) * np.where(
+                self._truth_shares > 0, self._weights / self._truth_shares, 0.0
+            )
+        company.topic_shares = spoken / spoken.sum() if spoken.sum() > 0 else spoken
 
     def _allocate(self, month: int) -> Attention:
         market = np.array(
@@ -178,6 +188,7 @@ class EcosystemModel(mesa.Model):
             self.scenario.attention,
             self.scenario.start,
             month,
+            links=[c.settings.answer_click_through for c in self.companies],
         )
 
     def _assistance(self, month: int) -> tuple[np.ndarray, np.ndarray]:
@@ -194,6 +205,24 @@ class EcosystemModel(mesa.Model):
         per_topic = fidelity[helper[:, None], np.maximum(table.topics, 0)] * slots
         return assisted, per_topic.sum(axis=1) / slots.sum(axis=1)
 
+    def _read(self, attention: Attention) -> None:
+        """Readers learn from the month's visits and answers; companies count their traffic."""
+        topics = len(self._weights)
+        visited = np.bincount(
+            self.web.topic[attention.pages].astype(np.int64),
+            weights=attention.visits,
+            minlength=topics,
+        )
+        self.beliefs.read(
+            visited,
+            attention.answered_topics,
+            attention.answers,
+            [c.fidelity for c in self.companies],
+            [c.topic_shares for c in self.companies],
+        )
+        for index, company in enumerate(self.companies):
+            company.count_traffic(float(attention.referrals[index]))
+
     def _measure(self, month: int) -> StepRows:
         return self.measurement.rows(
             self.web,
@@ -205,6 +234,7 @@ class EcosystemModel(mesa.Model):
             creators_month=self.month,
             crawl_to_referral=self.economy.crawl_to_referral(self.creators),
             prices=self.scenario.attention,
+            beliefs=self.beliefs,
         )
 
     def _link(self, pages: np.ndarray) -> None:
@@ -241,6 +271,7 @@ class EcosystemModel(mesa.Model):
             self.economy.pay(
                 self.creators, self.web, self.attention, scenario.attention.revenue_per_visit
             )
+            self._read(self.attention)
         with self._timed("creators"):
             assisted, fidelity = self._assistance(month)
             self.month, entrants = self.economy.respond(
@@ -257,6 +288,7 @@ class EcosystemModel(mesa.Model):
                     crawled = company.retrain(
                         self.web, self.archive, month, rng, generator, self.levers
                     )
+                    company.pending_requests += len(crawled) * scenario.creators.crawl_scale
                     authors, fee = self.levers.pay(self.web, crawled)
                     company.licensing_paid += fee * len(authors)
                     self.economy.record_crawl(
