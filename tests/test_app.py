@@ -82,6 +82,7 @@ def test_run_renders_every_tab_with_charts(app, tmp_path):
         "Web composition",
         "Creators and money",
         "Companies",
+        "Knowledge",
         "Documents",
         "Pictures",
         "Network",
