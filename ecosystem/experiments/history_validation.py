@@ -100,8 +100,9 @@ def _more_reliance(scenario: Scenario) -> Scenario:
     )
 
 
-def _spread(values: np.ndarray) -> str:
-    return f" (seeds {np.min(values):.3f}-{np.max(values):.3f})" if len(values) > 1 else ""
+def _spread(values: np.ndarray, form: str = ".3f") -> str:
+    low, high = format(np.min(values), form), format(np.max(values), form)
+    return f" (seeds {low}-{high})" if len(values) > 1 else ""
 
 
 def history_checks(fast: bool = False) -> list[Check]:
@@ -236,7 +237,7 @@ def history_checks(fast: bool = False) -> list[Check]:
                 f"({seeds} seeds)",
                 source=SOURCES["cloudflare"],
                 expected=f"{expected:,.0f}",
-                measured=f"{np.mean(ratio):,.0f}{_spread(ratio)}",
+                measured=f"{np.mean(ratio):,.0f}{_spread(ratio, ',.0f')}",
                 tolerance="within a factor of 2 (|log10(measured / expected)| <= 0.3)",
                 passed=error <= 0.3,
             )
