@@ -93,7 +93,7 @@ def test_a_failed_check_is_reported_not_hidden():
 def test_baseline_reproduces_the_measured_history():
     rows = history_checks(fast=True)
     names = " ".join(row.check for row in rows)
-    for topic in ("Nov 2023", "2025", "click-through", "opt-out", "crawls per referral", "belief"):
+    for topic in ("Nov 2023", "2025", "click-through", "opt-out", "crawls per referral", "truth"):
         assert topic in names
     assert len(rows) >= 12 and all(row.source and row.tolerance for row in rows)
     for row in rows:
