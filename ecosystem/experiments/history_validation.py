@@ -111,31 +111,36 @@ def history_checks(fast: bool = False) -> list[Check]:
     runs = _history(seeds)
     checks: list[Check] = []
 
-    def near(name, source, expected, tol, values, detail=""):
+    def row(name, source, values, low, high, expected, tolerance, detail=""):
+        """A row that passes when the mean over the seeds lies in [low, high]."""
         mean = float(np.mean(values))
         checks.append(
             Check(
                 check=f"{name} ({seeds} seeds)",
                 source=SOURCES[source],
-                expected=f"{expected:.3g}",
+                expected=expected,
                 measured=f"{mean:.3f}{_spread(values)}{detail}",
-                tolerance=f"|mean - expected| <= {tol}",
-                passed=abs(mean - expected) <= tol,
-            )
-        )
-
-    def within(name, source, low, high, values, detail=""):
-        mean = float(np.mean(values))
-        checks.append(
-            Check(
-                check=f"{name} ({seeds} seeds)",
-                source=SOURCES[source],
-                expected=f"{low:.3g}-{high:.3g}",
-                measured=f"{mean:.3f}{_spread(values)}{detail}",
-                tolerance=f"mean in [{low:.3g}, {high:.3g}]",
+                tolerance=tolerance,
                 passed=low <= mean <= high,
             )
         )
+
+    def near(name, source, expected, tol, values, detail=""):
+        tolerance = f"|mean - expected| <= {tol}"
+        row(
+            name,
+            source,
+            values,
+            expected - tol,
+            expected + tol,
+            f"{expected:.3g}",
+            tolerance,
+            detail,
+        )
+
+    def within(name, source, low, high, values):
+        tolerance = f"mean in [{low:.3g}, {high:.3g}]"
+        row(name, source, values, low, high, f"{low:.3g}-{high:.3g}", tolerance)
 
     # the AI share of new articles, read by Graphite's detector
     for label, expected, window in (
