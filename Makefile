@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_text.py
 	$(BIN)/python -m benchmarks.bench_neural
 	$(BIN)/python benchmarks/bench_study.py
+	$(BIN)/python benchmarks/bench_app.py
 
 # Speed and noise against the commit before the speed work, side by side (~20 minutes).
 bench-speed: $(STAMP)

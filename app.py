@@ -1,77 +1,181 @@
 """Explore the web ecosystem in the browser: `streamlit run app.py`.
 
-Pick a scenario, change its levers, run it, read what happened tab by tab and
-take the numbers away. UI only: the simulation, the caching of runs, the
-widgets' schema and the figures come from the ``ecosystem`` package.
-Environment: ``ECOSYSTEM_APP_RUNS`` (where runs are kept, default ``runs/app``)
-and ``ECOSYSTEM_SCENARIOS`` (extra scenario files or folders, ``:``-separated).
+Pick a scenario, switch its levers on or off, run it over several seeds, read what happened
+tab by tab, compare it with another setting against a base, sweep one lever, and take the
+numbers away. UI only: the simulation, the caching of runs, the widgets' schema, the
+comparisons and the figures come from the ``ecosystem`` package. Every setting is kept in
+the page address, so a reload (or a shared link) shows the same runs and follows a run that
+is still going. Environment: ``ECOSYSTEM_APP_RUNS`` (where runs are kept, default
+``runs/app``), ``ECOSYSTEM_SCENARIOS`` (extra scenario files or folders, ``:``-separated) and
+``ECOSYSTEM_APP_WORKERS`` (runs at once, default 1).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
 import os
 import shlex
 import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ecosystem import ScenarioError, available_scenarios, load_scenario
-from ecosystem.experiments.compare import DEFAULT_WINDOW, end_of_run
+from ecosystem.calendar import schedule_at
 from ecosystem.experiments.figures import (
     generation_figure,
+    inactive_metrics,
+    lever_effect_figure,
+    live_figure,
     network_figure,
     overlay_figure,
     tab_figure,
     x_axis,
 )
 from ecosystem.experiments.report import write_report
+from ecosystem.experiments.sweep import read_sweep
+from ecosystem.interfaces.comparison_view import (
+    Arm,
+    differing_settings,
+    effect_table,
+    group_arms,
+    outcome_label,
+)
 from ecosystem.interfaces.explorer import (
     TABS,
+    company_fields,
+    company_table,
     figures_zip,
     headlines,
     lever_fields,
+    lever_switches,
     live_series,
     overrides_from,
+    schedule_points,
+    schedule_value,
+    tabs_for,
 )
+from ecosystem.interfaces.lever_study import LeverStudy, LeverStudyJob, default_values, parse_values
 from ecosystem.interfaces.uncertainty_view import find_studies, study_view
-from ecosystem.measure.catalogue import TAB_NOTES, tab
+from ecosystem.measure import catalogue
+from ecosystem.measure.catalogue import tab
 from ecosystem.measure.excerpts import picture_grid
 from ecosystem.runs.cache import RunJob, RunResult, RunStore, load_runs
-from ecosystem.scenario import scenario_hash
+from ecosystem.runs.results import read_manifest
+from ecosystem.scenario import Scenario, scenario_hash
 
 DEFAULT_SCENARIO = "baseline"
-LIVE_REDRAWS = 40
+SHORT_STEPS = 24  # months of an ecosystem run unless the address says otherwise
+DEFAULT_SEEDS = 3
+MAX_SEEDS = 20
+POLL_S = 1.0  # seconds between redraws of a run's progress
+
+
+@dataclass
+class Watch:
+    """Something going on in the background that the page redraws until it ends: ``draw``
+    writes its progress into ``place`` and says whether it has ended."""
+
+    place: Any
+    draw: Callable[[Any], bool]
+
+
+WATCHES: list[Watch] = []  # this script run's; the script module is run afresh every time
+
+
+def watch(draw: Callable[[Any], bool]) -> None:
+    """Draw ``draw``'s progress here now, and again every ``POLL_S`` seconds once the page
+    is drawn, until it ends; then the page is drawn again with what it produced."""
+    place = st.empty()
+    WATCHES.append(Watch(place, draw))
+    draw(place)
+
+
+def wait_for_watches() -> None:
+    """Redraw the progress of everything going on until one of them ends, then rerun the
+    page. A widget changed meanwhile starts a new run of the page, which watches again."""
+    while WATCHES:
+        time.sleep(POLL_S)
+        if any(item.draw(item.place) for item in WATCHES):
+            st.rerun()
+
+
+@dataclass
+class Plan:
+    """What the sidebar asks for: one resolved scenario per seed, and how to say it."""
+
+    name: str
+    source: str
+    argument: str
+    overrides: list[str]
+    seed: int
+    steps: int
+    seeds: int
+    scenarios: list[Scenario] = field(default_factory=list)
+    command: str = ""
+
+    @property
+    def hashes(self) -> list[str]:
+        """The scenario hash of every seed's run."""
+        return [scenario_hash(scenario) for scenario in self.scenarios]
 
 
 def main() -> None:
-    """The page: title, sidebar, the run if one was asked for, the results."""
+    """The page: title, sidebar, a fixed header (progress, headline numbers) and the tabs."""
     st.set_page_config(page_title="Web ecosystem explorer", layout="wide")
     st.title("Web ecosystem explorer")
     st.caption(
         "What happens to the quality and diversity of the open web when AI models are "
         "retrained on a web they keep writing, and which policies keep it healthy? Choose a "
-        "scenario and its levers in the sidebar, press **Run**, then read the tabs."
+        "scenario, switch levers on in the sidebar, press **Run**, then read the tabs; "
+        "**Compare** tells whether a lever helped, with intervals across seeds."
     )
     store = run_store(os.environ.get("ECOSYSTEM_APP_RUNS", "runs/app"))
-    request = sidebar(store)
-    following = store.job(st.session_state.get("following", ""))
-    if request is not None:
-        run(store, request)
-    elif following is not None:
-        follow(following)
-    show_results(store)
+    header = st.container()
+    plan, pressed = sidebar(store, header)
+    st.session_state["plan"] = plan
+    if plan is not None and pressed:
+        start(store, plan)
+    following = follow_runs(store, plan)
+    results = [store.load(directory) for directory in st.session_state.get("shown", [])]
+    with header:
+        for message in st.session_state.get("errors", []):
+            st.error(message, icon="🛑")
+        if following:
+            scenarios = [job.scenario for job in following]
+            watch(lambda place: draw_progress(place, store, scenarios))
+        if results:
+            show_header(results)
+    show_tabs(store, results)
+    wait_for_watches()
 
 
 @st.cache_resource
 def run_store(root: str) -> RunStore:
     """The runs of every session of this server: on disk, so they outlive it."""
-    return RunStore(root)
+    workers = int(os.environ.get("ECOSYSTEM_APP_WORKERS", "1") or 1)
+    return RunStore(root, workers=workers)
+
+
+@st.cache_resource
+def study_jobs() -> dict[str, LeverStudyJob]:
+    """The one-lever studies of this server, by directory."""
+    return {}
+
+
+@st.cache_resource
+def export_jobs() -> dict[str, ExportJob]:
+    """The figure zips and reports being built, by (kind, directory)."""
+    return {}
 
 
 def scenario_sources() -> dict[str, Path]:
@@ -84,21 +188,52 @@ def scenario_sources() -> dict[str, Path]:
     return sources
 
 
-def sidebar(store: RunStore):
-    """Scenario, seed, steps and levers; returns the resolved scenario when Run is pressed."""
+@st.cache_data(show_spinner=False)
+def describe(source: str) -> str:
+    """A scenario's description, for the scenario picker."""
+    try:
+        return load_scenario(source).description or ""
+    except (ScenarioError, ValueError, OSError):
+        return "(cannot be read)"
+
+
+# --------------------------------------------------------------------- sidebar
+
+
+def sidebar(store: RunStore, header) -> tuple[Plan | None, bool]:
+    """Run button and summary on top, then scenario, seeds, length and levers; the settings
+    go into the page address. Returns the plan (None when the settings cannot run) and
+    whether Run was pressed."""
     bar = st.sidebar
-    bar.header("Scenario")
+    top = bar.container()
+    pressed = top.button("Run", type="primary", key="run", width="stretch")
+    summary = top.container()
     sources = scenario_sources()
     names = sorted(sources)
     wanted = st.query_params.get("scenario", DEFAULT_SCENARIO)
-    index = names.index(wanted) if wanted in names else names.index(DEFAULT_SCENARIO)
-    name = bar.selectbox("Scenario", names, index=index, key="scenario")
-    uploaded = bar.file_uploader(
-        "…or your own scenario file (.toml)",
-        type=["toml"],
-        help="A scenario file as written by `ecosystem show NAME`; it may extend a packaged "
-        'scenario with `extends = "baseline"`.',
+    if wanted not in names:
+        header.warning(
+            f"Address parameter scenario={wanted!r} ignored: not a scenario here; "
+            f"showing {DEFAULT_SCENARIO!r}. Scenarios: {', '.join(names)}."
+        )
+        wanted = DEFAULT_SCENARIO
+    current = st.session_state.get("scenario", wanted)
+    name = bar.selectbox(
+        "Scenario",
+        names,
+        index=names.index(current if current in names else wanted),
+        key="scenario",
+        format_func=lambda item: f"{item} — {describe(str(sources[item]))}"[:90],
+        help="Packaged scenarios and those named by ECOSYSTEM_SCENARIOS; `ecosystem list` "
+        "shows them all.",
     )
+    with bar.expander("Your own scenario file"):
+        uploaded = st.file_uploader(
+            "A scenario file (.toml)",
+            type=["toml"],
+            help="A scenario file as written by `ecosystem show NAME`; it may extend a "
+            'packaged scenario with `extends = "baseline"`.',
+        )
     source = str(sources[name])
     if uploaded is not None:
         data = uploaded.getvalue()
@@ -109,67 +244,129 @@ def sidebar(store: RunStore):
     try:
         base = load_scenario(source)
     except (ScenarioError, ValueError, OSError) as error:
+        text = str(error)
         hint = (
             " (an uploaded file may extend a packaged scenario by name, e.g. "
             'extends = "baseline", not another file)'
-            if uploaded is not None
+            if uploaded is not None and "extend" in text
             else ""
         )
-        bar.error(f"Cannot read the scenario: {error}{hint}")
-        return None
+        bar.error(f"Cannot read the scenario: {text}{hint}")
+        return None, pressed
     bar.caption(base.description or "(no description)")
-    form_key = f"{base.name}:{scenario_hash(base)[:8]}"
-    seed = bar.number_input(
+    form = f"{base.name}:{scenario_hash(base)[:8]}"
+    unit = "months" if base.mode == "ecosystem" else "generations"
+    default_steps = min(base.steps, SHORT_STEPS) if base.mode == "ecosystem" else base.steps
+    address_steps = query_int("steps", default_steps, 1, 100_000, header)
+    columns = bar.columns(3)
+    seed = columns[0].number_input(
         "Seed",
         min_value=0,
-        value=query_int("seed", base.seed, 0, 2**63 - 1),
+        value=query_int("seed", base.seed, 0, 2**63 - 1, header),
         step=1,
-        help="One seed drives every random draw: the same settings and seed give the same run.",
-        key=f"seed:{form_key}",
+        key="seed",
+        help="The first seed: one seed drives every random draw, so the same settings and "
+        "seed give the same run.",
     )
-    unit = "months" if base.mode == "ecosystem" else "generations"
-    steps = bar.number_input(
-        f"Steps ({unit})",
+    seeds = columns[1].number_input(
+        "Seeds",
+        min_value=1,
+        max_value=MAX_SEEDS,
+        value=query_int("seeds", DEFAULT_SEEDS, 1, MAX_SEEDS, header),
+        step=1,
+        key="seeds",
+        help="Replications: the seeds seed, seed+1, ...; every figure shows their mean with "
+        "a 95% band and every table an interval.",
+    )
+    steps = columns[2].number_input(
+        unit.capitalize(),
         min_value=1,
         max_value=100_000,
-        value=query_int("steps", base.steps, 1, 100_000),
+        value=address_steps,
         step=1,
-        help=f"How long to simulate, in {unit}.",
-        key=f"steps:{form_key}",
+        key="steps",
+        help=f"How long to simulate, in {unit}; the scenario's full length is {base.steps}.",
     )
-    values = lever_widgets(base, form_key)
+    if steps != base.steps:
+        bar.button(
+            f"Full length: {base.steps} {unit}",
+            key="full_length",
+            on_click=lambda: st.session_state.update(steps=base.steps),
+        )
+    edits = current_edits(form, base, source)
+    try:
+        edited = load_scenario(source, edits)
+    except (ScenarioError, ValueError) as error:
+        header.warning(f"Earlier settings dropped: {error}")
+        edits = []
+        st.session_state.setdefault("edits", {})[form] = []
+        edited = base
+    try:
+        values = lever_widgets(edited, form)
+    except ValueError as error:
+        header.error(f"These settings cannot run: {error}", icon="⚠️")
+        return None, False
     extra = bar.text_area(
         "Other settings",
-        key=f"extra:{form_key}",
+        key=f"extra:{form}",
+        value="\n".join(edit for edit in edits if edit.split("=", 1)[0] not in offered(edited)),
         placeholder="section.key=value, one per line\ne.g. culture.topics=30",
         help="Any scenario field, as `ecosystem run --set` takes it (see the scenario reference "
         "in docs/scenarios.md).",
     )
-    pressed = bar.button("Run", type="primary", key="run", width="stretch")
     try:
         overrides = [
             *overrides_from(values, base),
             *(line.strip() for line in extra.splitlines() if line.strip()),
         ]
-        resolved = load_scenario(source, [*overrides, f"seed={seed}", f"steps={steps}"])
+        scenarios = [
+            load_scenario(source, [*overrides, f"seed={seed + offset}", f"steps={steps}"])
+            for offset in range(int(seeds))
+        ]
     except (ScenarioError, ValueError) as error:
-        st.error(f"These settings cannot run: {error}", icon="⚠️")
-        return None
+        header.error(f"These settings cannot run: {error}", icon="⚠️")
+        return None, False
+    st.session_state.setdefault("edits", {})[form] = overrides
     packaged = uploaded is None and name in available_scenarios()
+    argument = name if packaged else source
     sets = [part for override in overrides for part in ("--set", override)]
-    scenario_argument = name if packaged else source
-    command = shlex.join(
-        ["ecosystem", "run", scenario_argument, "--seed", str(seed), "--steps", str(steps), *sets]
+    if int(seeds) == 1:
+        command = ["ecosystem", "run", argument, "--seed", str(seed), "--steps", str(steps), *sets]
+    else:
+        command = ["ecosystem", "compare", argument, "--seeds", str(seeds), "--steps", str(steps)]
+        command += [*sets, *(["--set", f"seed={seed}"] if seed != base.seed else [])]
+    plan = Plan(
+        name=name,
+        source=source,
+        argument=argument,
+        overrides=overrides,
+        seed=int(seed),
+        steps=int(steps),
+        seeds=int(seeds),
+        scenarios=scenarios,
+        command=shlex.join(command),
     )
     with bar.expander("Same run from the command line"):
-        st.code(command, language="bash")
-    st.session_state["pending"] = scenario_hash(resolved)
-    if store.cached(resolved) is not None and not pressed:
-        bar.caption("These settings have run before: Run shows them at once.")
-    return (resolved, command) if pressed else None
+        st.code(plan.command, language="bash")
+    remember_in_address(plan)
+    active = [switch.summary() for switch in lever_switches(scenarios[0]) if switch.on]
+    ran = sum(store.cached(scenario) is not None for scenario in scenarios)
+    summary.caption(
+        f"**{name}**, {steps} {unit}, {seeds} seed{'s' if seeds > 1 else ''}. "
+        + (
+            f"Levers on: {', '.join(active)}."
+            if active
+            else "No policy lever on (today's world)."
+            if base.mode == "ecosystem"
+            else ""
+        )
+        + (f" {ran} of {len(scenarios)} ran before." if ran else "")
+    )
+    runs_panel(store)
+    return plan, pressed
 
 
-def query_int(name: str, default: int, low: int, high: int) -> int:
+def query_int(name: str, default: int, low: int, high: int, header) -> int:
     """An integer from the page address (``?seed=3``), or ``default`` with a message."""
     text = st.query_params.get(name)
     if text is None:
@@ -179,168 +376,418 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        st.warning(f"Address parameter {name}={text!r} ignored: an integer in [{low}, {high}].")
+        header.warning(f"Address parameter {name}={text!r} ignored: an integer in [{low}, {high}].")
         return default
     return value
 
 
-def lever_widgets(base, form_key: str) -> dict:
-    """One widget per lever, grouped in expanders, with the schema's bounds and help."""
-    values = {}
-    group = None
-    container = None
-    for field in lever_fields(base):
-        if field.group != group:
-            group = field.group
-            container = st.sidebar.expander(group, expanded=group == "Policy levers")
-        key = f"{form_key}:{field.path}"
-        if field.kind == "bool":
-            values[field.path] = container.checkbox(
-                field.label, value=field.value, help=field.help, key=key
-            )
-        elif field.kind == "choice":
-            options = list(field.choices)
-            values[field.path] = container.selectbox(
-                field.label, options, index=options.index(field.value), help=field.help, key=key
-            )
-        elif field.kind in ("int", "float"):
-            cast = int if field.kind == "int" else float
-            values[field.path] = cast(
-                container.number_input(
-                    field.label,
-                    min_value=None if field.minimum is None else cast(field.minimum),
-                    max_value=None if field.maximum is None else cast(field.maximum),
-                    value=cast(field.value),
-                    step=cast(field.step) if field.step is not None else None,
-                    format="%g" if cast is float else None,
-                    help=field.help,
+def current_edits(form: str, base: Scenario, source: str) -> list[str]:
+    """This scenario's settings: those of this session, else the page address's ``set``."""
+    edits = st.session_state.setdefault("edits", {})
+    if form not in edits:
+        first = st.session_state.get("address_used") is None
+        st.session_state["address_used"] = True
+        from_address = st.query_params.get_all("set") if first else []
+        edits[form] = [item for item in from_address if "=" in item]
+    return list(edits[form])
+
+
+def offered(scenario: Scenario) -> set[str]:
+    """The fields that have a widget (the others go to "Other settings")."""
+    return {field.path for field in lever_fields(scenario)}
+
+
+def remember_in_address(plan: Plan) -> None:
+    """Every setting in the page address, so a reload or a shared link shows the same."""
+    params: dict[str, str | list[str]] = {
+        "scenario": plan.name,
+        "seed": str(plan.seed),
+        "seeds": str(plan.seeds),
+        "steps": str(plan.steps),
+    }
+    if plan.overrides:
+        params["set"] = list(plan.overrides)
+    now = {key: st.query_params.get_all(key) for key in st.query_params}
+    wanted = {key: value if isinstance(value, list) else [value] for key, value in params.items()}
+    if now != wanted:
+        st.query_params.from_dict(params)
+
+
+def lever_widgets(scenario: Scenario, form: str) -> dict:
+    """The policy levers as switches with their strengths, the companies as one table, the
+    other groups as widgets with plain labels; returns every offered field's value."""
+    values = {field.path: field.value for field in lever_fields(scenario)}
+    bar = st.sidebar
+    if scenario.mode == "ecosystem":
+        with bar.expander("Policy levers", expanded=True):
+            for switch in lever_switches(scenario):
+                key = f"{form}:switch:{switch.name}"
+                st.session_state[key] = switch.on
+                st.toggle(
+                    switch.label,
                     key=key,
+                    help=switch.description or None,
+                    on_change=flip_lever,
+                    args=(form, key, switch.turn_on, switch.turn_off),
                 )
-            )
-        else:
-            values[field.path] = container.text_input(
-                field.label, value=str(field.value), help=field.help, key=key
-            )
+                if switch.on:
+                    box = st.container(border=True)
+                    for lever_field in switch.fields:
+                        values[lever_field.path] = field_widget(box, lever_field, form)
+        with bar.expander("AI companies"):
+            values.update(company_editor(scenario, form))
+    groups: dict[str, list] = {}
+    for lever_field in lever_fields(scenario):
+        if lever_field.group in ("Policy levers", "AI companies"):
+            continue
+        groups.setdefault(lever_field.group, []).append(lever_field)
+    for group, fields in groups.items():
+        with bar.expander(group, expanded=scenario.mode == "lab"):
+            for lever_field in fields:
+                if lever_field.kind == "schedule":
+                    values[lever_field.path] = schedule_editor(scenario, lever_field, form)
+                else:
+                    values[lever_field.path] = field_widget(st, lever_field, form)
     return values
 
 
-def run(store: RunStore, request) -> None:
-    """Start (or fetch) the requested run; the page then follows it until it ends."""
-    scenario, command = request
-    if store.cached(scenario) is not None:
-        show_run(store.cached(scenario))
-        return
-    job = store.submit(scenario, command=command)
-    st.session_state["following"] = scenario_hash(scenario)
-    follow(job)
+def flip_lever(form: str, key: str, turn_on, turn_off) -> None:
+    """A lever switched on takes its policy scenario's settings; off, its switch's default."""
+    edits = st.session_state.setdefault("edits", {}).setdefault(form, [])
+    change = turn_on if st.session_state[key] else turn_off
+    paths = {item.split("=", 1)[0] for item in change}
+    edits[:] = [item for item in edits if item.split("=", 1)[0] not in paths] + list(change)
+    for item in change:  # widgets of the lever start again from its new settings
+        st.session_state.pop(f"{form}:{item.split('=', 1)[0]}", None)
 
 
-def follow(job: RunJob) -> None:
-    """Progress bar and live chart of a run in the background, until it ends. The run goes
-    on if the page reloads (a changed widget, another tab): the page picks it up again."""
-    scenario = job.scenario
-    bar = st.progress(0.0, text=f"Starting {scenario.name} (seed {scenario.seed})…")
-    chart = st.empty()
-    drawn = 0
-    every = max(1, scenario.steps // LIVE_REDRAWS)
-    while True:
-        ended = job.wait(0.25)
-        step = job.step
-        elapsed = job.elapsed
-        if step >= 0:
-            bar.progress(
-                min(step / scenario.steps, 1.0),
-                text=f"Step {step} of {scenario.steps} · {elapsed:.0f} s",
-            )
-        if step >= 0 and (step - drawn >= every or ended):
-            chart.line_chart(live_series(job.steps), height=260)
-            drawn = step
-        if ended:
-            break
-    bar.empty()
-    chart.empty()
-    st.session_state.pop("following", None)
-    if job.error is not None:
-        st.error(f"The run failed: {type(job.error).__name__}: {job.error}", icon="🛑")
-        return
-    show_run(job.result)
-    st.toast(f"{job.result.label}: done")
-
-
-def show_run(result: RunResult) -> None:
-    """Make ``result`` the run the tabs show, and the first of this session's runs."""
-    history = st.session_state.setdefault("history", [])
-    directory = str(result.directory)
-    if directory in history:
-        history.remove(directory)
-    history.insert(0, directory)
-    st.session_state["current"] = directory
-
-
-def show_results(store: RunStore) -> None:
-    """Headline numbers and the tabs of the current run."""
-    current = st.session_state.get("current")
-    if current is None:
-        st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
-        (uncertainty,) = st.tabs(["Uncertainty"])
-        with uncertainty:
-            uncertainty_tab()
-        return
-    result = store.load(current)
-    if result.manifest.get("scenario_hash") != st.session_state.get("pending"):
-        st.info("The settings in the sidebar have changed since this run: press **Run**.")
-    st.subheader(f"{result.label}")
-    show_headlines(result)
-    names = [*TABS, "Documents", "Pictures", "Network", "Compare", "Uncertainty", "Export"]
-    tabs = dict(zip(names, st.tabs(names), strict=True))
-    axis = x_axis(result.manifest)
-    for name, groups in TABS.items():
-        with tabs[name]:
-            st.markdown(TAB_NOTES[name])
-            by_generation = tab(name).by_generation
-            if by_generation:
-                figure = generation_figure(result.frame, by_generation)
-                if figure is not None:
-                    st.plotly_chart(figure, width="stretch", key=f"{name}-generations")
-            shown = 0
-            for number, series in enumerate(groups):
-                figure = tab_figure(result.frame, series, x=axis)
-                if figure is not None:
-                    shown += 1
-                    st.plotly_chart(figure, width="stretch", key=f"{name}-{number}")
-            if not shown:
-                st.info(
-                    "This run has none of these series: lab runs have one model and its "
-                    "training data, no web, creators or companies."
+def field_widget(place, lever_field, form: str):
+    """One setting's widget: a switch, a choice, a slider for a share, a number otherwise."""
+    key = f"{form}:{lever_field.path}"
+    label, value, help_text = lever_field.label, lever_field.value, lever_field.help
+    if lever_field.kind == "bool":
+        return place.toggle(label, value=bool(value), help=help_text, key=key)
+    if lever_field.kind == "choice":
+        options = list(lever_field.choices)
+        return place.selectbox(label, options, index=options.index(value), help=help_text, key=key)
+    if lever_field.kind in ("int", "float"):
+        cast = int if lever_field.kind == "int" else float
+        low, high = lever_field.minimum, lever_field.maximum
+        if cast is float and low is not None and high is not None and high - low <= 1.0:
+            return float(
+                place.slider(
+                    label,
+                    min_value=float(low),
+                    max_value=float(high),
+                    value=float(value),
+                    step=0.01 if high - low >= 0.1 else 0.001,
+                    help=help_text,
+                    key=key,
                 )
-    with tabs["Documents"]:
-        documents_tab(result)
-    with tabs["Pictures"]:
-        pictures_tab(result)
-    with tabs["Network"]:
-        network_tab(store, result)
-    with tabs["Compare"]:
-        compare_tab(store, result)
-    with tabs["Uncertainty"]:
-        uncertainty_tab()
-    with tabs["Export"]:
-        export_tab(result)
+            )
+        return cast(
+            place.number_input(
+                label,
+                min_value=None if low is None else cast(low),
+                max_value=None if high is None else cast(high),
+                value=cast(value),
+                step=cast(lever_field.step) if lever_field.step is not None else None,
+                format="%g" if cast is float else None,
+                help=help_text,
+                key=key,
+            )
+        )
+    return place.text_input(label, value=str(value), help=help_text, key=key)
 
 
-def show_headlines(result: RunResult) -> None:
-    """Four numbers at the end of the run, with their change since step 0."""
-    numbers = headlines(result.frame)
+def company_editor(scenario: Scenario, form: str) -> dict:
+    """The companies as one editable table (a row each), with the schema's bounds per column."""
+    table = company_table(scenario)
+    config = {}
+    for lever_field in company_fields():
+        column = lever_field.path.removeprefix("companies.<name>.")
+        if lever_field.kind == "bool":
+            config[column] = st.column_config.CheckboxColumn(
+                lever_field.label, help=lever_field.help
+            )
+        elif lever_field.kind == "choice":
+            config[column] = st.column_config.SelectboxColumn(
+                lever_field.label,
+                options=list(lever_field.choices),
+                required=True,
+                help=lever_field.help,
+            )
+        else:
+            config[column] = st.column_config.NumberColumn(
+                lever_field.label,
+                min_value=lever_field.minimum,
+                max_value=lever_field.maximum,
+                required=True,
+                help=lever_field.help,
+            )
+    edited = st.data_editor(
+        table,
+        column_config=config,
+        key=f"{form}:companies",
+        num_rows="fixed",
+        width="stretch",
+    )
+    st.caption("One row per company; hover a column's name for its meaning.")
+    values = {}
+    for name in edited.index:
+        for column in edited.columns:
+            cell = edited.at[name, column]
+            values[f"companies.{name}.{column}"] = cell.item() if hasattr(cell, "item") else cell
+    return values
+
+
+def schedule_editor(scenario: Scenario, lever_field, form: str):
+    """A share over time as dated points (one point: constant), with a preview of the run."""
+    st.markdown(f"**{lever_field.label}**", help=lever_field.help)
+    points = schedule_points(
+        json.loads(lever_field.value)
+        if str(lever_field.value).startswith("{")
+        else float(lever_field.value),
+        scenario.start,
+    )
+    edited = st.data_editor(
+        points,
+        key=f"{form}:{lever_field.path}",
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "month": st.column_config.TextColumn("month (YYYY-MM)", required=True),
+            "share": st.column_config.NumberColumn(
+                "share", min_value=0.0, max_value=1.0, required=True
+            ),
+        },
+    )
+    value = schedule_value(edited, lever_field.path)
+    months = pd.date_range(scenario.start, periods=max(scenario.steps, 2), freq="MS")
+    preview = pd.DataFrame(
+        {"share": [schedule_at(value, scenario.start, step) for step in range(1, len(months) + 1)]},
+        index=months,
+    )
+    st.line_chart(preview, height=110, x_label=None, y_label="share")
+    return value
+
+
+def runs_panel(store: RunStore) -> None:
+    """The runs of this app: those going on with their progress, and how many finished."""
+    jobs = store.jobs()
+    finished = store.finished()
+    going = [job for job in jobs if not job.done]
+    title = f"Runs: {len(going)} going, {len(finished)} kept"
+    with st.sidebar.expander(title, expanded=bool(going)):
+        for job in going:
+            scenario = job.scenario
+            state = (
+                "waiting"
+                if job.queued
+                else f"step {max(job.step, 0)} of {scenario.steps}, {job.elapsed:.0f} s"
+            )
+            st.progress(
+                max(job.step, 0) / scenario.steps,
+                text=f"{scenario.name} · seed {scenario.seed}: {state}",
+            )
+        failed = [job for job in jobs if job.done and job.error is not None]
+        for job in failed:
+            st.caption(f"{job.scenario.name} · seed {job.scenario.seed}: failed ({job.error})")
+        for label, _ in finished[:12]:
+            st.caption(label)
+        if len(finished) > 12:
+            st.caption(f"… and {len(finished) - 12} more (Compare lists them all)")
+
+
+# --------------------------------------------------------------------- runs
+
+
+def start(store: RunStore, plan: Plan) -> None:
+    """Start every seed's run that has not run before; the page follows them and then shows
+    their results."""
+    for scenario in plan.scenarios:
+        if store.cached(scenario) is None:
+            store.submit(scenario, command=plan.command)
+    st.session_state["pending"] = list(plan.scenarios)
+    st.session_state["errors"] = []
+
+
+def follow_runs(store: RunStore, plan: Plan | None) -> list[RunJob]:
+    """The jobs still going of the runs asked for here, or (after a reload, or from a shared
+    link) of the sidebar's settings; once they have all ended, their results are shown. The
+    settings' runs are shown at once when they all ran before."""
+    pending = st.session_state.get("pending")
+    if not pending and plan is not None:
+        going = [store.job(digest) for digest in plan.hashes]
+        if any(job is not None and not job.done for job in going):
+            pending = list(plan.scenarios)  # a reload while they run: follow them again
+        elif "shown" not in st.session_state and all(
+            store.cached(scenario) is not None for scenario in plan.scenarios
+        ):
+            pending = list(plan.scenarios)
+    if not pending:
+        return []
+    jobs = [store.job(scenario_hash(scenario)) for scenario in pending]
+    following = [job for job in jobs if job is not None and not job.done]
+    if following:
+        return following
+    st.session_state["pending"] = None
+    st.session_state["errors"] = [
+        f"The run failed: {type(job.error).__name__}: {job.error}"
+        for job in jobs
+        if job is not None and job.error is not None
+    ]
+    finished = [store.cached(scenario) for scenario in pending]
+    directories = [str(result.directory) for result in finished if result is not None]
+    if directories:
+        st.session_state["shown"] = directories
+        history = st.session_state.setdefault("history", [])
+        if directories in history:
+            history.remove(directories)
+        history.append(directories)
+    return []
+
+
+def draw_progress(place, store: RunStore, scenarios: list[Scenario]) -> bool:
+    """Progress of the runs going on, and a live chart of the one that runs now; whether they
+    have all ended."""
+    found = [store.job(scenario_hash(scenario)) for scenario in scenarios]
+    jobs = [job for job in found if job is not None]
+    if all(job.done for job in jobs):
+        return True
+    total = sum(job.scenario.steps for job in jobs)
+    done = sum(job.scenario.steps if job.done else max(job.step, 0) for job in jobs)
+    now = next((job for job in jobs if job.running), None)
+    waiting = sum(job.queued for job in jobs)
+    finished = sum(job.done for job in jobs)
+    unit = x_axis(scenarios[0]).unit
+    text = f"{finished} of {len(jobs)} runs done"
+    if now is not None:
+        text += (
+            f" · seed {now.scenario.seed}: {max(now.step, 0)} of {now.scenario.steps} {unit}"
+            f" · {now.elapsed:.0f} s"
+        )
+        if now.step < 0:
+            text += " (building the initial web and the first models)"
+    elif waiting:
+        text += " · waiting for another run to end"
+    with place.container():
+        st.progress(min(done / max(total, 1), 1.0), text=text)
+        if now is not None and now.step >= 0:
+            st.plotly_chart(
+                live_figure(live_series(now.steps), x_axis(now.scenario)),
+                width="stretch",
+                key=f"live-chart-{time.monotonic_ns()}",
+            )
+    return False
+
+
+def show_header(results: list[RunResult]) -> None:
+    """The run's name and its headline numbers (mean across seeds), coloured by better or
+    worse for the web."""
+    first = results[0]
+    seeds = sorted(int(result.manifest.get("seed", 0)) for result in results)
+    if len(results) == 1:
+        st.subheader(first.label)
+    else:
+        st.subheader(
+            f"{first.manifest.get('scenario')} · seeds {seeds[0]}–{seeds[-1]} ({len(results)} runs)"
+        )
+    frame = pd.concat([r.frame.assign(seed=r.manifest.get("seed")) for r in results])
+    mean = frame.groupby(["step", "scope", "metric"], as_index=False)["value"].mean()
+    numbers = headlines(mean)
     for column, number in zip(st.columns(max(len(numbers), 1)), numbers, strict=False):
         column.metric(
-            number.label, number.value, number.change, delta_color="off", help=number.help
+            number.label,
+            number.value,
+            number.change,
+            delta_color=number.delta_color,
+            help=number.help + (f" Mean of {len(results)} seeds." if len(results) > 1 else ""),
         )
 
 
+# --------------------------------------------------------------------- tabs
+
+
+def show_tabs(store: RunStore, results: list[RunResult]) -> None:
+    """The results tabs of the runs shown (those that apply to their mode)."""
+    resolved = results[0].manifest.get("resolved_scenario", {}) if results else {}
+    mode = resolved.get("mode", "ecosystem")
+    names = tabs_for(mode, resolved.get("world", "vector"))
+    names.insert(names.index("Compare") + 1, "Lever study")
+    tabs = dict(zip(names, st.tabs(names, key="results_tab"), strict=True))
+    frame = None
+    if results:
+        frame = pd.concat(
+            [r.frame.assign(seed=r.manifest.get("seed")) for r in results], ignore_index=True
+        )
+    for name in TABS:
+        if name not in tabs:
+            continue
+        with tabs[name]:
+            if frame is None:
+                st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
+                continue
+            results_tab(name, frame, results[0].manifest, mode)
+    if "Documents" in tabs:
+        with tabs["Documents"]:
+            documents_tab(results[0]) if results else nothing_yet()
+    if "Pictures" in tabs:
+        with tabs["Pictures"]:
+            pictures_tab(results[0]) if results else nothing_yet()
+    if "Network" in tabs:
+        with tabs["Network"]:
+            network_tab(store, results[0]) if results else nothing_yet()
+    with tabs["Compare"]:
+        compare_tab(store, results)
+    with tabs["Lever study"]:
+        lever_study_tab(store, results)
+    with tabs["Uncertainty"]:
+        uncertainty_tab()
+    with tabs["Export"]:
+        export_tab(store, results) if results else nothing_yet()
+
+
+def nothing_yet() -> None:
+    st.info("Nothing run yet: choose a scenario in the sidebar and press **Run**.")
+
+
+def results_tab(name: str, frame: pd.DataFrame, manifest: dict, mode: str) -> None:
+    """One results tab: its note, its figures (mean and 95% band across seeds), and the
+    panels of series that stay at zero named instead of drawn."""
+    entry = tab(name)
+    st.markdown(entry.lab_note if mode == "lab" and entry.lab_note else entry.note)
+    axis = x_axis(manifest)
+    if entry.by_generation:
+        figure = generation_figure(frame, entry.by_generation)
+        if figure is not None:
+            st.plotly_chart(figure, width="stretch", key=f"{name}-generations")
+    shown = 0
+    for number, series in enumerate(entry.figures):
+        quiet = inactive_metrics(frame, series)
+        figure = tab_figure(frame, series, x=axis)
+        if figure is not None:
+            shown += 1
+            st.plotly_chart(figure, width="stretch", key=f"{name}-{number}")
+        if quiet:
+            st.caption(
+                f"{series.title}: not active in this run (zero throughout): "
+                + ", ".join(catalogue.metric_title(metric) for metric in quiet)
+                + "."
+            )
+    if not shown:
+        st.info("This run has none of these series.")
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def cached_network_figure(_store: RunStore, directory: str):
-    """The network figure of a run directory, laid out once per server."""
+def cached_network_figure(_store: RunStore, directory: str, colour_by: str):
+    """The network figure of a run directory, laid out once per server and colouring."""
     result = _store.load(directory)
-    return network_figure(result.network, seed=int(result.manifest.get("seed", 0)))
+    assert result.network is not None  # the Network tab draws only runs that keep one
+    return network_figure(
+        result.network, seed=int(result.manifest.get("seed", 0)), colour_by=colour_by
+    )
 
 
 def network_tab(store: RunStore, result: RunResult) -> None:
@@ -350,19 +797,25 @@ def network_tab(store: RunStore, result: RunResult) -> None:
         return
     nodes = result.network.nodes
     st.markdown(
-        f"A sample of **{len(nodes)} pages** alive at the end of the run (the most visited "
-        "tenth, then pages linking to them, drawn at random) and the "
-        f"**{len(result.network.links)} links** among them, drawn with a "
-        "spring layout. Colour: who wrote the page; size: its traffic (visits per month)."
+        f"A sample of **{len(nodes)} pages** alive at the end of seed "
+        f"{result.manifest.get('seed')}'s run (the most visited tenth, then pages linking to "
+        f"them, drawn at random) and the **{len(result.network.links)} links** among them, "
+        "drawn with a spring layout. Size: the page's traffic (its visits, older months "
+        "counting less); in-links "
+        "are counted over the whole web, not only the sample."
     )
+    colour_by = st.radio("Colour by", ["origin", "topic"], horizontal=True, key="network_colour")
     st.plotly_chart(
-        cached_network_figure(store, str(result.directory)),
+        cached_network_figure(store, str(result.directory), colour_by),
         width="stretch",
         key="network",
     )
-    counts = nodes.groupby("origin").agg(pages=("page", "size"), traffic=("traffic", "sum"))
+    counts = nodes.groupby("origin").agg(
+        pages=("page", "size"), traffic=("traffic", "sum"), in_links=("in_degree", "mean")
+    )
     counts["traffic share"] = counts["traffic"] / counts["traffic"].sum()
-    st.dataframe(counts[["pages", "traffic share"]], width="content")
+    counts = counts.rename(columns={"in_links": "mean in-links (whole web)"})
+    st.dataframe(counts[["pages", "traffic share", "mean in-links (whole web)"]], width="content")
 
 
 def documents_tab(result: RunResult) -> None:
@@ -395,7 +848,7 @@ def documents_tab(result: RunResult) -> None:
     for scope, rows in shown.groupby("scope", sort=False):
         generation = int(rows["generation"].iloc[0])
         suffix = f" (generation {generation})" if scope.startswith(("company", "model")) else ""
-        st.markdown(f"**{scope}**{suffix}")
+        st.markdown(f"**{catalogue.scope_label(scope)}** (`{scope}`){suffix}")
         for text in rows["text"]:
             st.text(text)
 
@@ -419,66 +872,271 @@ def pictures_tab(result: RunResult) -> None:
     st.image(picture_grid(excerpts, step_label="generation" if lab else "month"))
 
 
-def compare_tab(store: RunStore, result: RunResult) -> None:
-    """Runs side by side: chosen runs, scope and series, and their end-of-run means."""
-    st.markdown(
-        "Overlay this session's runs, earlier runs kept by this app, or any run directory "
-        "(from `ecosystem run` or `ecosystem compare`)."
-    )
-    known = dict(store.finished())
-    for directory in st.session_state.get("history", []):
-        known.setdefault(store.load(directory).label, directory)
-    for directory in st.session_state.get("loaded", []):
-        known.setdefault(store.load(directory).label, directory)
-    path = st.text_input(
-        "Add a run directory, or a compare or sweep directory (all its runs)",
-        placeholder="runs/baseline-s0",
-        key="load_path",
-    )
-    if st.button("Add", key="load"):
+# --------------------------------------------------------------------- compare
+
+
+def known_arms(store: RunStore) -> list[Arm]:
+    """Every setting that has finished runs here (this app's, and run directories added),
+    newest first, with its runs' directories (frames are loaded when chosen)."""
+    entries = []
+    directories = [directory for _, directory in store.finished()]
+    for group in st.session_state.get("loaded", []):
+        directories.extend(group)
+    for directory in dict.fromkeys(directories):
         try:
-            if not path.strip():
-                raise ValueError("give the path of a run, compare or sweep directory")
-            loaded = load_runs(path.strip())
-        except (OSError, ValueError) as error:
-            st.error(f"Cannot load {path!r}: {error}")
-        else:
-            for run in loaded:
-                st.session_state.setdefault("loaded", []).append(str(run.directory))
-                known[run.label] = str(run.directory)
-            st.success(f"Added {len(loaded)} run{'s' if len(loaded) > 1 else ''}.")
+            entries.append((directory, read_manifest(directory), None))
+        except (OSError, ValueError):
+            continue
+    return group_arms(entries)
+
+
+def arm_option(arm: Arm) -> str:
+    """How the run picker names a setting: its scenario, what it changes, its seeds."""
+    steps = arm.settings.get("steps")
+    seeds = len(arm.seeds)
+    own = arm.name if arm.name and arm.name != arm.scenario else ""
+    return (
+        f"{arm.scenario}{': ' + own if own else ''} · {steps} steps · "
+        f"{seeds} seed{'s' if seeds > 1 else ''}"
+    )
+
+
+def compare_tab(store: RunStore, results: list[RunResult]) -> None:
+    """Settings side by side: named after what differs, against a chosen base, with the
+    change of every key outcome, its interval across seeds, Welch's p and better or worse."""
+    st.markdown(
+        "Choose two or more settings (each with its seeds): the first is the **base**. Runs "
+        "are named after the settings that set them apart. **Δ** is the change of the mean "
+        "over the last 12 months against the base; green is better for the web, red worse "
+        "(significant at 5% by Welch's test when each side has at least two seeds)."
+    )
+    with st.expander("Add runs from a directory"):
+        path = st.text_input(
+            "A run directory, or a compare or sweep directory (all its runs)",
+            placeholder="runs/baseline-s0",
+            key="load_path",
+        )
+        if st.button("Add", key="load"):
+            try:
+                if not path.strip():
+                    raise ValueError("give the path of a run, compare or sweep directory")
+                loaded = load_runs(path.strip())
+            except (OSError, ValueError) as error:
+                st.error(f"Cannot load {path!r}: {error}")
+            else:
+                st.session_state.setdefault("loaded", []).append(
+                    [str(run.directory) for run in loaded]
+                )
+                st.success(f"Added {len(loaded)} run{'s' if len(loaded) > 1 else ''}.")
+    arms = known_arms(store)
+    if not arms:
+        st.info("Nothing to compare yet: run a setting, change a lever, run again.")
+        return
+    options = {arm_option(arm): arm for arm in arms}
+    by_directory = {d: label for label, arm in options.items() for d in arm.directories}
+    history = st.session_state.get("history", [])
+    defaults = []
+    for directories in history[-2:]:
+        label = by_directory.get(directories[0]) if directories else None
+        if label is not None and label not in defaults:
+            defaults.append(label)
     chosen = st.multiselect(
-        "Runs",
-        list(known),
-        default=[result.label] if result.label in known else [],
-        key="compare_runs",
+        "Settings to compare (the first is the base)",
+        list(options),
+        default=defaults,
+        key=f"compare_runs:{len(history)}",  # a new run starts Compare from the newest two
     )
     if not chosen:
-        st.info("Choose one or more runs.")
+        st.info("Choose one or more settings.")
         return
-    runs = [store.load(known[label]) for label in chosen]
-    frame = pd.concat(
-        [r.frame.assign(label=r.label, scenario=r.label) for r in runs], ignore_index=True
-    )
-    scopes = sorted(pd.unique(frame["scope"]))
+    picked = [
+        (directory, store.load(directory))
+        for label in chosen
+        for directory in options[label].directories
+    ]
+    compared = group_arms([(d, r.manifest, r.frame) for d, r in picked])
+    names = [arm.name for arm in compared]
+    base = st.selectbox("Base", names, index=0, key=f"compare_base:{'|'.join(names)}")
+    if len(compared) > 1:
+        st.markdown("**What differs**")
+        st.dataframe(
+            differing_settings(compared).set_index("setting"), width="stretch", hide_index=False
+        )
+    every = st.toggle("Every series, not only the key outcomes", key="compare_every")
+    table = effect_table(compared, base, every=every)
+    if not table.empty:
+        st.markdown("**Effect against the base**" if len(compared) > 1 else "**End of run**")
+        st.dataframe(style_effects(table), width="stretch", hide_index=True)
+    if len(compared) > 1 and not every:
+        clear_changes(compared, base, table)
+    frame = pd.concat([arm.frame for arm in compared], ignore_index=True)
+    scopes = list(pd.unique(frame["scope"]))
     scope = st.selectbox(
-        "Scope", scopes, index=scopes.index("web") if "web" in scopes else 0, key="compare_scope"
+        "Scope",
+        scopes,
+        index=scopes.index("web") if "web" in scopes else 0,
+        format_func=lambda item: f"{catalogue.scope_label(item)}",
+        key="compare_scope",
     )
-    metrics = sorted(pd.unique(frame.loc[frame["scope"] == scope, "metric"]))
+    metrics = list(pd.unique(frame.loc[frame["scope"] == scope, "metric"]))
     defaults = [m for m in ("synthetic_share", "precision", "recall") if m in metrics]
-    picked = st.multiselect("Series", metrics, default=defaults, key="compare_metrics")
-    axes = {r.label: x_axis(r.manifest) for r in runs}
-    if len({axis.label for axis in axes.values()}) > 1:
+    series = st.multiselect(
+        "Series",
+        metrics,
+        default=defaults,
+        format_func=catalogue.metric_title,
+        key="compare_metrics",
+    )
+    axes: dict | None = {arm.name: x_axis({"resolved_scenario": arm.settings}) for arm in compared}
+    if axes and len({axis.label for axis in axes.values()}) > 1:
         axes = None  # months and generations do not share an axis: plot steps
-    figure = overlay_figure(frame, scope, picked, x=axes)
+    figure = overlay_figure(frame, scope, series, x=axes)
     if figure is not None:
         st.plotly_chart(figure, width="stretch", key="compare-figure")
-    end = end_of_run(frame[frame["scope"] == scope])
-    table = end[end["metric"].isin(picked)].pivot_table(
-        index="metric", columns="scenario", values="value"
+
+
+def clear_changes(compared: list[Arm], base: str, shown: pd.DataFrame) -> None:
+    """The largest clear changes (p < 0.05) among the series that are not key outcomes: where
+    a lever acts before the web shows it (a company's training data, say)."""
+    every = effect_table(compared, base, every=True)
+    keys = set(zip(shown["scope"], shown["metric"], strict=True))
+    other = np.array([key not in keys for key in zip(every["scope"], every["metric"], strict=True)])
+    clear = every[every["verdict"].isin(["better", "worse"]) & other]
+    clear = clear.loc[clear["Δ %"].abs().sort_values(ascending=False).index].head(6)
+    if clear.empty:
+        return
+    lines = [
+        f"- {row['outcome']} ({row['run']}): {row['value']} against {row['base']}, "
+        f"{row['Δ %']:+.1f}%, {row['verdict']}"
+        for row in clear.to_dict("records")
+    ]
+    st.markdown("**Clear changes beyond the key outcomes** (p < 0.05)\n" + "\n".join(lines))
+
+
+def style_effects(table: pd.DataFrame):
+    """The effect table for display: readable columns, green for better and red for worse."""
+    columns = ["outcome", "run", "base", "value", "Δ", "Δ %", "p", "verdict", "seeds"]
+    shown = table[columns]
+    if shown["run"].nunique() <= 1:
+        shown = shown.drop(columns=["run"])
+    if table["Δ"].isna().all():  # one setting: its own values and intervals only
+        shown = shown.drop(columns=["base", "Δ", "Δ %", "p", "verdict"], errors="ignore")
+
+    def colour(row):
+        verdict = str(row.get("verdict", ""))
+        tint = (
+            "background-color: rgba(46, 160, 67, 0.18)"
+            if verdict.startswith("better")
+            else "background-color: rgba(218, 54, 51, 0.18)"
+            if verdict.startswith("worse")
+            else ""
+        )
+        return [tint if column in ("Δ", "Δ %", "verdict") else "" for column in row.index]
+
+    return shown.style.apply(colour, axis=1).format(
+        {"Δ": "{:+.3g}", "Δ %": "{:+.1f}%", "p": "{:.2g}"}, na_rep="–"
     )
-    st.markdown(f"Mean over the last {DEFAULT_WINDOW} steps of each run (fewer if it is shorter):")
-    st.dataframe(table, width="stretch")
+
+
+# --------------------------------------------------------------------- lever study
+
+
+def lever_study_tab(store: RunStore, results: list[RunResult]) -> None:
+    """One setting over several values and seeds, run as an `ecosystem sweep`: each key
+    outcome against the setting's value, with intervals."""
+    st.markdown(
+        "Sweep one setting of the sidebar's scenario over a few values, each with the "
+        "sidebar's seeds and length, as `ecosystem sweep` does (the same run directories): "
+        "each key outcome is plotted against the value, with its 95% interval across seeds."
+    )
+    plan = st.session_state.get("plan")
+    if plan is None:
+        st.info("Choose a scenario whose settings can run.")
+        return
+    base = plan.scenarios[0]
+    fields = [f for f in lever_fields(base) if f.kind in ("bool", "int", "float", "choice")]
+    paths = {f.path: f for f in fields}
+    path = st.selectbox(
+        "Setting",
+        list(paths),
+        format_func=lambda item: f"{paths[item].label} ({item})",
+        key="study_setting",
+    )
+    chosen = paths[path]
+    suggested = (
+        ",".join(str(c) for c in chosen.choices)
+        if chosen.kind == "choice"
+        else ",".join(default_values(chosen.value, chosen.minimum, chosen.maximum))
+    )
+    values_text = st.text_input(
+        "Values (comma-separated)", value=suggested, key=f"study_values:{path}"
+    )
+    study = LeverStudy(
+        source=plan.source,
+        setting=path,
+        values=parse_values(values_text),
+        seeds=plan.seeds,
+        steps=plan.steps,
+        overrides=(
+            *(o for o in plan.overrides if o.split("=", 1)[0] != path),
+            f"seed={plan.seed}",
+        ),
+        scenario_argument=plan.argument,
+    )
+    root = Path(os.environ.get("ECOSYSTEM_APP_RUNS", "runs/app")) / "studies"
+    out = study.directory(root)
+    runs = len(study.values) * study.seeds
+    st.caption(f"{runs} runs of {study.steps} steps into `{out}`. The same from the command line:")
+    st.code(study.command(out), language="bash")
+    jobs = study_jobs()
+    job = jobs.get(str(out))
+    if st.button("Start the study", key="study_start", disabled=job is not None and not job.done):
+        try:
+            job = LeverStudyJob(study, out, store.slots)
+        except (ScenarioError, ValueError) as error:
+            st.error(f"This study cannot run: {error}")
+            return
+        jobs[str(out)] = job
+    if job is not None and not job.done:
+        watch(lambda place: draw_study_progress(place, job))
+        return
+    if job is not None and job.error is not None:
+        st.error(f"The study stopped: {type(job.error).__name__}: {job.error}")
+        return
+    for line in job.failed if job is not None else []:
+        st.warning(f"A run failed: {line}")
+    if (out / "sweep.json").exists():
+        show_study(out, path, base)
+
+
+def draw_study_progress(place, job: LeverStudyJob) -> bool:
+    """A study's runs done of its runs; whether it has ended."""
+    if job.done:
+        return True
+    place.progress(
+        job.finished / max(job.total, 1),
+        text=f"{job.finished} of {job.total} runs of the study done · {job.elapsed:.0f} s",
+    )
+    return False
+
+
+def show_study(out: Path, path: str, base: Scenario | None) -> None:
+    """A finished study: each key outcome against the setting's value."""
+    frame = read_sweep(out)
+    if frame.empty:
+        st.info("The study has no complete run yet.")
+        return
+    present = set(zip(frame["scope"], frame["metric"], strict=True))
+    outcomes = [key for key in catalogue.key_outcomes() if key in present]
+    figure = lever_effect_figure(frame, path, outcomes)
+    st.plotly_chart(figure, width="stretch", key="study-figure")
+    st.caption(
+        "Mean over the last 12 steps of each run; bars: 95% t-interval across seeds; "
+        "dots: the seeds. Outcomes: " + ", ".join(outcome_label(*key) for key in outcomes)
+    )
+
+
+# --------------------------------------------------------------------- uncertainty
 
 
 def uncertainty_tab() -> None:
@@ -519,24 +1177,76 @@ def uncertainty_tab() -> None:
         st.dataframe(table, width="stretch", height=min(420, 40 + 35 * len(table)))
 
 
-def export_tab(result: RunResult) -> None:
-    """Downloads: the series, the manifest, the figures and the report."""
-    manifest = result.manifest
-    stem = f"{manifest.get('scenario')}-s{manifest.get('seed')}"
-    st.markdown(
-        f"The tidy time series has one row per step, scope and metric "
-        f"({len(result.frame):,} rows). The run directory is `{result.directory}`."
+# --------------------------------------------------------------------- export
+
+
+class ExportJob:
+    """A figures zip or a report built in a background thread, with its progress."""
+
+    def __init__(self, kind: str, results: list[RunResult], target: Path) -> None:
+        self.kind = kind
+        self.target = target
+        self.done_parts = 0
+        self.parts = 1
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._work, args=(results,), name=f"export-{kind}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done_parts, self.parts = done, max(total, 1)
+
+    def _work(self, results: list[RunResult]) -> None:
+        try:
+            if self.kind == "zip":
+                frame = pd.concat(
+                    [r.frame.assign(seed=r.manifest.get("seed")) for r in results],
+                    ignore_index=True,
+                )
+                data = figures_zip(frame, results[0].manifest, progress=self._progress)
+            else:
+                data = write_report(results[0].directory).page.read_bytes()
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.target.with_suffix(self.target.suffix + ".part")
+            partial.write_bytes(data)
+            partial.replace(self.target)
+            self.done_parts = self.parts
+        except Exception as error:  # shown on the page
+            self.error = error
+
+
+def export_tab(store: RunStore, results: list[RunResult]) -> None:
+    """Downloads that do not reload the page: the series of every seed, the manifests, and a
+    figures zip and a report built in the background."""
+    first = results[0]
+    manifest = first.manifest
+    seeds = [r.manifest.get("seed") for r in results]
+    stem = f"{manifest.get('scenario')}-s{seeds[0]}" + (
+        f"-{len(seeds)}seeds" if len(seeds) > 1 else ""
     )
-    st.dataframe(result.frame.head(200), width="stretch", height=240)
+    frame = pd.concat(
+        [r.frame.assign(seed=r.manifest.get("seed")) for r in results], ignore_index=True
+    )
+    st.markdown(
+        f"The tidy time series has one row per seed, step, scope and metric "
+        f"({len(frame):,} rows). Run directories: " + ", ".join(f"`{r.directory}`" for r in results)
+    )
+    st.dataframe(frame.head(200), width="stretch", height=240)
+    columns = st.columns(3)
     parquet = io.BytesIO()
-    result.frame.to_parquet(parquet, index=False)
-    columns = st.columns(5)
+    frame.to_parquet(parquet, index=False)
     columns[0].download_button(
         "Time series (CSV)",
-        result.frame.to_csv(index=False).encode(),
+        frame.to_csv(index=False).encode(),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key="download_csv",
+        on_click="ignore",
     )
     columns[1].download_button(
         "Time series (Parquet)",
@@ -544,35 +1254,84 @@ def export_tab(result: RunResult) -> None:
         file_name=f"{stem}.parquet",
         mime="application/octet-stream",
         key="download_parquet",
+        on_click="ignore",
     )
+    manifests = manifest if len(results) == 1 else [r.manifest for r in results]
     columns[2].download_button(
         "Manifest (JSON)",
-        json.dumps(manifest, indent=2).encode(),
+        json.dumps(manifests, indent=2).encode(),
         file_name=f"{stem}-manifest.json",
         mime="application/json",
         key="download_manifest",
+        on_click="ignore",
     )
-    columns[3].download_button(
-        "Figures (PNG + HTML, zip)",
-        functools.partial(figures_zip, result.frame, manifest),
-        file_name=f"{stem}-figures.zip",
-        mime="application/zip",
-        key="download_figures",
-    )
-    columns[4].download_button(
-        "Report (HTML)",
-        functools.partial(report_html, str(result.directory)),
-        file_name=f"{stem}-report.html",
-        mime="text/html",
-        key="download_report",
-        help="The `ecosystem report` of this run: one self-contained page with figures, "
-        "end-of-run table and provenance.",
-    )
+    root = Path(os.environ.get("ECOSYSTEM_APP_RUNS", "runs/app")) / ".exports"
+    built = {
+        "zip": (root / f"{Path(first.directory).name}-{len(results)}-figures.zip", "zip"),
+        "report": (root / f"{Path(first.directory).name}-report.html", "report"),
+    }
+    left, right = st.columns(2)
+    with left:
+        export_control(
+            "zip",
+            "Figures (PNG + HTML, zip)",
+            built["zip"][0],
+            results,
+            f"{stem}-figures.zip",
+            "application/zip",
+        )
+    with right:
+        export_control(
+            "report",
+            "Report (HTML)",
+            built["report"][0],
+            results,
+            f"{manifest.get('scenario')}-s{seeds[0]}-report.html",
+            "text/html",
+        )
 
 
-def report_html(directory: str) -> bytes:
-    """The run's `ecosystem report` page, written into its run directory."""
-    return write_report(directory).page.read_bytes()
+def export_control(kind, label, target: Path, results, file_name: str, mime: str) -> None:
+    """A download built in the background: a button to build it, its progress, then the
+    download (which does not reload the page)."""
+    jobs = export_jobs()
+    key = f"{kind}:{target}"
+    job = jobs.get(key)
+    if target.exists() and (job is None or job.done):
+        st.download_button(
+            label,
+            target.read_bytes(),
+            file_name=file_name,
+            mime=mime,
+            key=f"download_{kind}",
+            on_click="ignore",
+        )
+        return
+    what = (
+        "the figures of every tab"
+        if kind == "zip"
+        else f"the report of seed {results[0].manifest.get('seed')}"
+    )
+    if job is None or (job.done and job.error is not None):
+        if job is not None and job.error is not None:
+            st.error(f"Could not build {label}: {job.error}")
+        if st.button(
+            f"Prepare {label}", key=f"prepare_{kind}", help=f"Builds {what} in the background."
+        ):
+            job = jobs[key] = ExportJob(kind, results, target)
+            watch(lambda place: draw_export_progress(place, job, label))
+        return
+    watch(lambda place: draw_export_progress(place, job, label))
+
+
+def draw_export_progress(place, job: ExportJob, label: str) -> bool:
+    """Progress of a download being built; whether it is ready."""
+    if job.done:
+        return True
+    place.progress(
+        job.done_parts / job.parts, text=f"Building {label}: {job.done_parts} of {job.parts}"
+    )
+    return False
 
 
 main()

@@ -1,4 +1,6 @@
-"""The Streamlit explorer in a real browser: start the server, press Run, see a chart.
+"""The Streamlit explorer in a real browser: press Run and see a chart; reload mid-run and
+follow the same run; keep the selected tab; two downloads at once; compare detection off and
+on from a cold start.
 
 Drives Debian's Chromium (/usr/bin/chromium, package `chromium`) through Playwright;
 `make test` installs that package when it is missing. Outside CI the test is skipped
@@ -104,7 +106,11 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         proc = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**os.environ, "ECOSYSTEM_APP_RUNS": str(tmp_path / "runs")},
+            env={
+                **os.environ,
+                "ECOSYSTEM_APP_RUNS": str(tmp_path / "runs"),
+                "ECOSYSTEM_SCENARIOS": str(ROOT / "tests" / "data"),
+            },
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -212,3 +218,115 @@ def test_run_button_shows_a_chart(sync_playwright: Callable, app_url: str, tmp_p
             assert charts.count() > 0, f"no chart after Run (screenshot {screenshots[0]})"
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def _page(sync_playwright: Callable, url: str) -> Iterator:
+    """A 1400 px wide page at ``url`` in headless Chromium, closed afterwards."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run", exact=True).first.wait_for(state="visible")
+            yield page
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, exceptions.first.inner_text()
+        finally:
+            browser.close()
+
+
+def _press_run(page) -> None:
+    page.get_by_role("button", name="Run", exact=True).first.click()
+
+
+def _wait_for_results(page) -> None:
+    """Until the headline numbers of the finished runs show and the script run has ended."""
+    page.locator('[data-testid="stMetric"]').first.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=RUN_TIMEOUT_MS)
+
+
+def _selected_tab(page) -> str:
+    return page.locator('[role="tab"][aria-selected="true"]').first.inner_text().strip()
+
+
+def test_a_reload_mid_run_follows_the_same_run_and_the_tab_stays_selected(
+    sync_playwright: Callable, app_url: str, tmp_path: Path
+) -> None:
+    with _page(sync_playwright, app_url + "?scenario=baseline&steps=36&seeds=2") as page:
+        page.get_by_role("tab", name="Network").click()
+        _press_run(page)
+        progress = page.locator('[data-testid="stProgress"]').first
+        progress.wait_for(state="visible")
+        page.wait_for_timeout(1_500)
+        page.reload(wait_until="domcontentloaded")
+        progress = page.get_by_text("runs done").first
+        progress.wait_for(state="visible", timeout=60_000)
+        text = progress.inner_text()
+        assert "of 2 runs done" in text, text
+        page.get_by_role("tab", name="Network").click()
+        _wait_for_results(page)
+        page.wait_for_timeout(1_500)
+        assert _selected_tab(page) == "Network"
+        heading = page.get_by_text("baseline · seeds 0–1 (2 runs)")
+        assert heading.count() == 1
+    runs = sorted(p.name for p in (tmp_path / "runs").glob("baseline-s*"))
+    assert len(runs) == 2, runs  # the reload followed the runs, it did not start others
+
+
+def test_two_downloads_clicked_in_quick_succession_both_arrive(
+    sync_playwright: Callable, app_url: str, tmp_path: Path
+) -> None:
+    with _page(sync_playwright, app_url + "?scenario=tiny-web&seeds=1") as page:
+        _press_run(page)
+        _wait_for_results(page)
+        page.get_by_role("tab", name="Export").click()
+        csv = page.get_by_role("button", name="Time series (CSV)")
+        parquet = page.get_by_role("button", name="Time series (Parquet)")
+        csv.wait_for(state="visible")
+        with page.expect_download() as first:
+            csv.click()
+        with page.expect_download() as second:
+            parquet.click()
+        files = [first.value, second.value]
+        names = sorted(download.suggested_filename for download in files)
+        assert names == ["tiny-web-s0.csv", "tiny-web-s0.parquet"]
+        for download in files:
+            saved = tmp_path / download.suggested_filename
+            download.save_as(saved)
+            assert saved.stat().st_size > 1000
+        assert _selected_tab(page) == "Export"
+
+
+def test_did_detection_help_from_a_cold_start(
+    sync_playwright: Callable, app_url: str, tmp_path: Path
+) -> None:
+    """The researcher's question in the app: baseline and detection, three seeds each, then
+    Compare names them and gives the change with its interval. ``ECOSYSTEM_COMPARE_SCREENSHOT``
+    saves the Compare tab (the README's picture)."""
+    started = time.monotonic()
+    with _page(sync_playwright, app_url + "?scenario=baseline&steps=24&seeds=3") as page:
+        _press_run(page)
+        _wait_for_results(page)
+        page.wait_for_timeout(1_000)
+        page.get_by_text("Detection", exact=True).first.click()
+        page.get_by_text("Levers on: Detection").first.wait_for(state="visible")
+        _press_run(page)
+        page.get_by_text("detection on").first.wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
+        _wait_for_results(page)
+        page.get_by_role("tab", name="Compare").click()
+        page.get_by_text("Effect against the base").first.wait_for(state="visible")
+        page.wait_for_timeout(2_000)
+        seconds = time.monotonic() - started
+        print(f"cold start to the comparison: {seconds:.0f} s")
+        shot = os.environ.get("ECOSYSTEM_COMPARE_SCREENSHOT")
+        if shot:
+            Path(shot).parent.mkdir(parents=True, exist_ok=True)
+            height = min(max(int(page.evaluate(CONTENT_HEIGHT_JS)), 900), 6000)
+            page.set_viewport_size({"width": 1400, "height": height})
+            page.wait_for_timeout(2_000)
+            panel = page.locator('[role="tabpanel"]:visible').first
+            panel.screenshot(path=shot, timeout=60_000)
+        body = page.locator('[data-testid="stMain"]').inner_text()
+        assert "What differs" in body and "Effect against the base" in body

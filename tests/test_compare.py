@@ -289,7 +289,7 @@ def test_cli_writes_the_table_and_figures(tmp_path, capsys):
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (out / "compare.html").read_text()
     assert "mad-fully-synthetic" in html and "mad-fresh-data" in html
-    assert "model: precision" in html and "training: synthetic share" in html
+    assert "model: precision" in html and "training set: synthetic share" in html
     assert not re.search(r"<script[^>]*\bsrc=", html)
     assert "cdn.plot.ly/plotly" not in html
     csv = pd.read_csv(out / "compare.csv")

@@ -19,13 +19,21 @@ from ecosystem.experiments.figures import (
 )
 from ecosystem.interfaces.explorer import (
     TABS,
+    company_fields,
+    company_table,
     figures_zip,
     headlines,
     lever_fields,
+    lever_switches,
     live_series,
     overrides_from,
+    plain_label,
+    schedule_points,
+    schedule_value,
+    tabs_for,
 )
 from ecosystem.runs.cache import RunStore
+from ecosystem.scenario import describe_fields
 
 TINY = Path(__file__).parent / "data" / "tiny-web.toml"
 
@@ -46,8 +54,8 @@ def test_fields_come_from_the_schema_with_the_scenarios_values(scenario):
     assert bias.kind == "float" and bias.value == scenario.companies["alpha"].bias
     assert bias.minimum > 0.0 and bias.maximum == 1.0  # bias > 0 is exclusive
     assert fields["creators.count"].kind == "int" and fields["creators.count"].value == 60
-    assert fields["creators.count"].label == "count (creators)"
-    assert fields["policy.opt_out.compliance"].label == "opt out › compliance"
+    assert fields["creators.count"].label == "Active human creators at step 0 (creators)"
+    assert fields["policy.opt_out.compliance"].label == "Share of opted-out pages a crawler skips"
     assert fields["policy.watermark.readable_by"].choices == ("issuer", "all")
     assert fields["attention.chat_share"].kind == "schedule"
     assert "Allowed" in fields["policy.detection.tpr"].help
@@ -118,7 +126,7 @@ def test_every_tab_has_figures_with_units(result):
     assert [a.text for a in web.layout.annotations] == [
         "synthetic share",
         "detected share",
-        "ai assisted share",
+        "AI-assisted share",
     ]
 
 
@@ -139,7 +147,7 @@ def test_network_figure_colours_by_origin(result):
     names = [t.name for t in figure.data]
     assert names[0] == "links"
     assert any(name.startswith("human (") for name in names)
-    pages = sum(len(t.x) for t in figure.data[1:])
+    pages = sum(len(t.x) for t in figure.data[1:] if t.legend != "legend2")
     assert pages == len(result.network.nodes)
 
 
@@ -197,3 +205,92 @@ def test_headlines_of_a_lab_run_are_the_models(tmp_path):
 def _steps(frame):
     columns = ["generation", "scope", "metric", "value"]
     return [(step, rows[columns]) for step, rows in frame.groupby("step")]
+
+
+# --- the sidebar's levers, companies and schedules
+
+
+def test_lever_switches_say_which_levers_act_and_how_to_turn_them_on(scenario):
+    off = {switch.name: switch for switch in lever_switches(scenario)}
+    assert list(off) == ["detection", "watermark", "provenance", "opt_out", "licensing", "cap"]
+    assert not any(switch.on for switch in off.values())
+    assert off["detection"].turn_on == ("policy.detection.enabled=true",)
+    assert off["cap"].turn_on == ("policy.cap.ai_share_max=0.25",)
+    assert off["cap"].turn_off == ("policy.cap.ai_share_max=1.0",)
+    # a watermark that marks nothing is off, whatever drop_marked says
+    marked = load_scenario(TINY, ["policy.watermark.drop_marked=true"])
+    assert not {s.name: s for s in lever_switches(marked)}["watermark"].on
+    on = load_scenario(TINY, [*off["cap"].turn_on, *off["detection"].turn_on])
+    switches = {switch.name: switch for switch in lever_switches(on)}
+    assert switches["cap"].on and switches["detection"].on
+    assert (
+        switches["cap"].summary() == "Cap 0.25" and switches["detection"].summary() == "Detection"
+    )
+    assert [f.path for f in switches["detection"].fields] == [
+        "policy.detection.tpr",
+        "policy.detection.tpr_edited",
+        "policy.detection.fpr",
+    ]
+
+
+def test_plain_labels_are_the_descriptions_first_clause():
+    docs = {doc.path: doc for doc in describe_fields()}
+    assert plain_label(docs["policy.detection.tpr"]) == "Share of fully AI pages the detector flags"
+    assert plain_label(docs["companies.<name>.crawl_budget"]) == "Pages crawled per retraining"
+    assert all(len(plain_label(doc)) <= 64 for doc in docs.values())
+
+
+def test_the_companies_table_has_a_row_per_company_and_edits_become_overrides(scenario):
+    table = company_table(scenario)
+    assert list(table.index) == list(scenario.companies)
+    assert {"bias", "crawler.name", "archive_share"} <= set(table.columns)
+    assert next(f.path for f in company_fields()) == "companies.<name>.enabled"
+    values = {
+        f"companies.{name}.{column}": table.at[name, column]
+        for name in table.index
+        for column in table.columns
+    }
+    assert overrides_from(values, scenario) == []
+    values["companies.beta.archive_share"] = 0.5
+    assert overrides_from(values, scenario) == ["companies.beta.archive_share=0.5"]
+
+
+def test_schedules_round_trip_through_dated_points():
+    points = schedule_points({"2023-01": 0.0, "2025-06": 0.4}, "2022-01")
+    assert list(points["month"]) == ["2023-01", "2025-06"]
+    assert schedule_value(points, "attention.chat_share") == {"2023-01": 0.0, "2025-06": 0.4}
+    constant = schedule_points(0.2, "2022-01")
+    assert schedule_value(constant, "attention.chat_share") == 0.2
+    bad = points.assign(month=["2023-1", "2025-06"])
+    with pytest.raises(ValueError, match=r"attention.chat_share: month '2023-1' is not YYYY-MM"):
+        schedule_value(bad, "attention.chat_share")
+    with pytest.raises(ValueError, match=r"share 1.5 at 2025-06 is not in \[0, 1\]"):
+        schedule_value(points.assign(share=[0.0, 1.5]), "attention.chat_share")
+
+
+def test_lab_runs_get_only_the_tabs_that_apply():
+    assert tabs_for("lab", "vector") == [
+        "Quality and diversity",
+        "Compare",
+        "Uncertainty",
+        "Export",
+    ]
+    assert "Documents" in tabs_for("lab", "text")
+    assert "Network" in tabs_for("ecosystem", "vector")
+
+
+def test_headline_changes_are_coloured_by_the_catalogues_direction(result):
+    numbers = {n.label: n for n in headlines(result.frame)}
+    assert numbers["AI-written share of the web"].delta_color == "inverse"
+    assert numbers["Web diversity (recall)"].delta_color == "normal"
+
+
+def test_runs_side_by_side_get_their_own_line_style(result, tmp_path, scenario):
+    other = RunStore(tmp_path).run(scenario.model_copy(update={"seed": 1}))
+    frame = __import__("pandas").concat(
+        [r.frame.assign(label=name) for r, name in ((result, "base"), (other, "other"))],
+        ignore_index=True,
+    )
+    figure = overlay_figure(frame, "web", ["recall"], x=x_axis(result.manifest))
+    dashes = {t.name: t.line.dash for t in figure.data if t.mode == "lines"}
+    assert dashes == {"base": "solid", "other": "dash"}

@@ -193,6 +193,7 @@ def lever_class(**members):
         "order": 1000,
         "scenario": "policy-extra",
         "directional_test": "tests/test_levers.py::test_extra",
+        "switch": "strength",
     }
     return type("Extra", (), identity | members)
 

@@ -410,7 +410,7 @@ def test_the_app_uncertainty_tab_reads_a_finished_study(ishigami_studies, monkey
     monkeypatch.setenv("ECOSYSTEM_APP_STUDIES", str(ishigami_studies["robustness"].parent))
     app = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
     app.run()
-    assert [tab.label for tab in app.tabs] == ["Uncertainty"]  # nothing run yet
+    assert "Uncertainty" in [tab.label for tab in app.tabs]  # there before anything runs
     found = app.selectbox(key="study_found")
     assert str(ishigami_studies["robustness"]) in found.options
     found.select(str(ishigami_studies["robustness"])).run()

@@ -15,14 +15,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,19 +35,34 @@ from ecosystem.experiments.figures import (
     tab_panels,
     x_axis,
 )
-from ecosystem.measure.catalogue import RESULT_TABS, Figure
+from ecosystem.measure.catalogue import RESULT_TABS, Figure, better
 from ecosystem.runs.store import MANIFEST
-from ecosystem.scenario import FieldDoc, Scenario, describe_fields, value_at
+from ecosystem.scenario import (
+    FieldDoc,
+    Scenario,
+    available_scenarios,
+    describe_fields,
+    value_at,
+)
+from ecosystem.world.levers.registry import registry
 
 __all__ = [
     "TABS",
     "Headline",
     "LeverField",
+    "LeverSwitch",
+    "company_fields",
+    "company_table",
     "figures_zip",
     "headlines",
     "lever_fields",
+    "lever_switches",
     "live_series",
     "overrides_from",
+    "plain_label",
+    "schedule_points",
+    "schedule_value",
+    "tabs_for",
 ]
 
 LEVER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -85,6 +101,9 @@ LEVER_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """The scenario fields offered as widgets, by sidebar group (a trailing ``.`` takes a whole
 section); every other field stays reachable through free-form overrides."""
+
+MAX_LABEL = 64
+"""The longest widget label, in characters."""
 
 ECOSYSTEM_ONLY = {"AI companies", "Creators", "Readers", "Web", "Policy levers"}
 
@@ -141,6 +160,142 @@ def overrides_from(values: Mapping[str, Any], scenario: Scenario) -> list[str]:
     return overrides
 
 
+@dataclass(frozen=True)
+class LeverSwitch:
+    """A policy lever as the sidebar shows it: on or off, what turns it on, its strengths.
+
+    ``on`` is whether its switch setting differs from its default (the lever acts);
+    ``turn_on`` the overrides of its packaged policy scenario; ``turn_off`` the override
+    that sets its switch back to the default; ``fields`` its settings as widgets.
+    """
+
+    name: str
+    label: str
+    description: str
+    on: bool
+    turn_on: tuple[str, ...]
+    turn_off: tuple[str, ...]
+    fields: tuple[LeverField, ...]
+
+    switch: str = ""
+    """The path of the setting that turns it on."""
+
+    def summary(self) -> str:
+        """``Detection``, ``Cap 0.25``: the lever and, where it is a number, its switch
+        setting's value."""
+        for field in self.fields:
+            if field.path == self.switch and field.kind in ("int", "float"):
+                return f"{self.label} {_value_text(field.value)}"
+        return self.label
+
+
+def lever_switches(scenario: Scenario) -> list[LeverSwitch]:
+    """Every registered policy lever of ``scenario``, in lever order, with its state."""
+    docs = {doc.path: doc for doc in describe_fields()}
+    packaged = available_scenarios()
+    switches = []
+    for name, lever in registry().items():
+        prefix = f"policy.{name}."
+        default = lever.Settings.model_fields[lever.switch].default
+        current = value_at(scenario, prefix + lever.switch)
+        turn_on: tuple[str, ...] = ()
+        description = ""
+        if lever.scenario in packaged:
+            with open(packaged[lever.scenario], "rb") as handle:
+                data = tomllib.load(handle)
+            description = str(data.get("description", ""))
+            section = data.get("policy", {}).get(name, {})
+            turn_on = tuple(f"{prefix}{key}={_toml_value(value)}" for key, value in section.items())
+        switch = prefix + lever.switch
+        fields = tuple(
+            _lever(doc, path, "Policy levers", value_at(scenario, path))
+            for path, doc in docs.items()
+            if path.startswith(prefix) and not (path == switch and doc.type == "bool")
+        )
+        label = description.split(":")[0] if ":" in description else name.replace("_", " ")
+        switches.append(
+            LeverSwitch(
+                name=name,
+                label=label,
+                description=description,
+                on=not _same(current, default),
+                turn_on=turn_on,
+                turn_off=(f"{prefix}{lever.switch}={_toml_value(default)}",),
+                fields=fields,
+                switch=switch,
+            )
+        )
+    return switches
+
+
+COMPANY_PREFIX = "companies.<name>."
+
+
+def company_fields() -> list[LeverField]:
+    """The columns of the companies' table: the company fields offered as widgets, with the
+    schema's bounds and help (``path`` is the field under ``companies.<name>``)."""
+    docs = {doc.path: doc for doc in describe_fields()}
+    fields = []
+    for pattern in LEVER_GROUPS["AI companies"]:
+        doc = docs[pattern]
+        field = _lever(doc, pattern, "AI companies", doc.default)
+        fields.append(field)
+    return fields
+
+
+def company_table(scenario: Scenario) -> pd.DataFrame:
+    """One row per company of ``scenario`` (its name as index), one column per company field
+    (named by the field under ``companies.<name>``)."""
+    rows = {}
+    for name in scenario.companies:
+        rows[name] = {
+            field.path.removeprefix(COMPANY_PREFIX): value_at(
+                scenario, field.path.replace("<name>", name)
+            )
+            for field in company_fields()
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def schedule_points(value: Any, start: str) -> pd.DataFrame:
+    """A share schedule as dated points (``month`` ``YYYY-MM``, ``share``): a constant share is
+    one point at the run's ``start``."""
+    if isinstance(value, Mapping):
+        points = [(str(month), float(share)) for month, share in value.items()]
+    else:
+        points = [(start, float(value))]
+    return pd.DataFrame(points, columns=["month", "share"])
+
+
+def schedule_value(points: pd.DataFrame, path: str) -> float | dict[str, float]:
+    """Dated points back to a schedule: one point is a constant share, several are anchors
+    (sorted by month). Raises ValueError naming ``path`` on a bad month or share."""
+    rows = points.dropna(how="all")
+    if rows.empty:
+        raise ValueError(f"{path}: give at least one point (month YYYY-MM, share in [0, 1])")
+    anchors: dict[str, float] = {}
+    for month, share in zip(rows["month"], rows["share"], strict=True):
+        text = str(month).strip()
+        if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit():
+            raise ValueError(f"{path}: month {text!r} is not YYYY-MM")
+        if share is None or not 0.0 <= float(share) <= 1.0:
+            raise ValueError(f"{path}: share {share!r} at {text} is not in [0, 1]")
+        anchors[text] = float(share)
+    if len(anchors) == 1:
+        return next(iter(anchors.values()))
+    return dict(sorted(anchors.items()))
+
+
+def tabs_for(mode: str, world: str) -> list[str]:
+    """The results tabs that apply to a run of ``mode`` in content ``world``: the lab loop has
+    one model and no web, so only its tabs, its world's excerpts, Compare and Export."""
+    if mode == "lab":
+        shown = [entry.name for entry in RESULT_TABS if entry.lab_note]
+        excerpts = {"text": ["Documents"], "digits": ["Pictures"]}.get(world, [])
+        return [*shown, *excerpts, "Compare", "Uncertainty", "Export"]
+    return [*TABS, "Documents", "Pictures", "Network", "Compare", "Uncertainty", "Export"]
+
+
 TABS: dict[str, tuple[Figure, ...]] = {tab.name: tab.figures for tab in RESULT_TABS}
 """Per results tab, its figures (:data:`ecosystem.measure.catalogue.RESULT_TABS`)."""
 
@@ -176,6 +331,15 @@ class Headline:
     value: str
     change: str
     help: str
+    better: str = ""
+    """``higher``, ``lower`` or ``""``: which way the change is good (the catalogue's)."""
+
+    @property
+    def delta_color(self) -> Literal["normal", "inverse", "off"]:
+        """Streamlit's colouring of the change: green when it is good for the web."""
+        if self.better == "higher":
+            return "normal"
+        return "inverse" if self.better == "lower" else "off"
 
 
 def headlines(frame: pd.DataFrame, most: int = 4) -> list[Headline]:
@@ -197,6 +361,7 @@ def headlines(frame: pd.DataFrame, most: int = 4) -> list[Headline]:
                 f"{end:,.0f}" if count else f"{end:.3f}",
                 f"{end - start:+,.0f}" if count else f"{end - start:+.3f}",
                 f"At step {last}; change since step 0. Unit: {metric_unit(metric)}.",
+                better(metric),
             )
         )
     return found[:most]
@@ -214,29 +379,40 @@ def live_series(steps: Sequence[tuple[int, Sequence]]) -> pd.DataFrame:
     return pd.DataFrame(points).set_index("step")
 
 
-def figures_zip(frame: pd.DataFrame, manifest: Mapping) -> bytes:
-    """Every results tab of one run as PNG files and one self-contained interactive HTML page,
-    with the manifest, in one zip."""
+def figures_zip(
+    frame: pd.DataFrame,
+    manifest: Mapping,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """Every results tab of one run (or of its seeds: mean and 95% band) as PNG files and one
+    self-contained interactive HTML page, with the manifest, in one zip; ``progress`` gets
+    ``(figures done, figures)`` as it goes."""
     axis = x_axis(manifest)
-    name = f"{manifest.get('scenario')}, seed {manifest.get('seed')}"
+    seeds = sorted(pd.unique(frame["seed"])) if "seed" in frame else [manifest.get("seed")]
+    which = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    name = f"{manifest.get('scenario')}, {which}"
     buffer = io.BytesIO()
     pages: list[str] = []
+    figures = [
+        (tab, number, series)
+        for tab, groups in TABS.items()
+        for number, series in enumerate(groups, start=1)
+    ]
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
-        for tab, groups in TABS.items():
-            for number, series in enumerate(groups, start=1):
-                rows, panels, titles = tab_panels(frame, series)
-                if not panels:
-                    continue
-                path = Path(folder) / f"{_slug(tab)}-{number}.png"
-                title = f"{name}: {series.title}"
-                series_figure_png(
-                    rows, panels, path, x=axis, title=title, by="source", titles=titles
-                )
-                archive.write(path, path.name)
-                figure = series_figure(
-                    rows, panels, x=axis, title=title, by="source", titles=titles
-                )
-                pages.append(figure.to_html(full_html=False, include_plotlyjs=not pages))
+        for done, (tab, number, series) in enumerate(figures):
+            if progress is not None:
+                progress(done, len(figures))
+            rows, panels, titles = tab_panels(frame, series)
+            if not panels:
+                continue
+            path = Path(folder) / f"{_slug(tab)}-{number}.png"
+            title = f"{name}: {series.title}"
+            series_figure_png(rows, panels, path, x=axis, title=title, by="source", titles=titles)
+            archive.write(path, path.name)
+            figure = series_figure(rows, panels, x=axis, title=title, by="source", titles=titles)
+            pages.append(figure.to_html(full_html=False, include_plotlyjs=not pages))
+        if progress is not None:
+            progress(len(figures), len(figures))
         html = f"<html><head><meta charset='utf-8'><title>{escape(name)}</title></head><body>"
         archive.writestr("figures.html", html + "\n".join(pages) + "</body></html>")
         archive.writestr(MANIFEST, json.dumps(dict(manifest), indent=2))
@@ -277,7 +453,7 @@ def _lever(doc: FieldDoc, path: str, group: str, value: Any) -> LeverField:
         step = 1
     unit = f" ({doc.unit})" if doc.unit else ""
     allowed = f" Allowed: {doc.allowed}." if doc.allowed else ""
-    label = _short_label(path)
+    label = plain_label(doc)
     return LeverField(
         path=path,
         group=group,
@@ -292,13 +468,24 @@ def _lever(doc: FieldDoc, path: str, group: str, value: Any) -> LeverField:
     )
 
 
-def _short_label(path: str) -> str:
-    """``policy.opt_out.compliance`` -> ``opt out › compliance``: the path without its
-    section (the sidebar group says it), readable."""
-    parts = path.split(".")
-    if parts[0] in {"policy", "companies", "creators", "attention", "lab"} and len(parts) > 1:
-        parts = parts[1:]
-    return " › ".join(part.replace("_", " ") for part in parts)
+def plain_label(doc: FieldDoc) -> str:
+    """A widget label in words from the schema's description: its first clause without
+    parenthesised asides (``Share of human pages it flags``), at most about 64 characters;
+    the whole description is the widget's help."""
+    text = re.sub(r"\s*\([^)]*\)", "", doc.description.strip().rstrip("."))
+    for stop in (": ", "; ", ", "):
+        text = text.split(stop)[0]
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL - 1].rsplit(" ", 1)[0] + "…"
+    return text[:1].upper() + text[1:]
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _schedule_text(value: Any) -> str:

@@ -37,11 +37,13 @@ __all__ = [
     "ScopeKind",
     "Series",
     "Tab",
+    "better",
     "content_metric_names",
     "content_series",
     "in_group",
     "key_outcomes",
     "lookup",
+    "metric_title",
     "scope_kind",
     "scope_label",
     "series",
@@ -85,6 +87,9 @@ class ScopeKind:
     label: str
     meaning: str
     named: bool = False
+    flow: bool = False
+    """Its series count one month's content, and its step 0 holds the initial stock instead
+    (figures leave that step out)."""
 
     @property
     def pattern(self) -> str:
@@ -94,7 +99,7 @@ class ScopeKind:
 
 SCOPE_KINDS: tuple[ScopeKind, ...] = (
     ScopeKind("web", "ecosystem", "whole web", "the live pages"),
-    ScopeKind("web_new", "ecosystem", "new pages", "the pages published that month"),
+    ScopeKind("web_new", "ecosystem", "new pages", "the pages published that month", flow=True),
     ScopeKind(
         "company",
         "ecosystem",
@@ -174,6 +179,11 @@ class Series:
     def kind(self) -> ScopeKind:
         """Its scope kind."""
         return _KINDS_OF_MODE[(self.mode, self.scope)]
+
+    @property
+    def better(self) -> str:
+        """Which way is better for the web: ``higher``, ``lower`` or ``""`` (neither)."""
+        return BETTER.get(self.metric, "")
 
     @property
     def scope_name(self) -> str:
@@ -898,6 +908,75 @@ def series(mode: Mode | None = None, world: str | None = None) -> tuple[Series, 
     )
 
 
+BETTER: dict[str, Literal["higher", "lower"]] = {
+    **dict.fromkeys(
+        (
+            "precision",
+            "recall",
+            "coverage",
+            "log_likelihood",
+            "topic_coverage",
+            "tail_mass_ratio",
+            "topic_entropy",
+            "word_log_likelihood",
+            "vocabulary_coverage",
+            "tail_word_mass_ratio",
+            "distinct_words",
+            "distinct_2",
+            "distinct_3",
+            "active",
+            "entries",
+            "niche_active",
+            "income_mean",
+            "income_median",
+            "licensing_income_mean",
+            "belief_tail_mass_ratio",
+            "effective_topics_web",
+            "effective_topics_human",
+            "effective_topics_models",
+            "tail_human_topics",
+            "creator_search_visits",
+            "answer_fidelity",
+            "certified_share",
+            "model_distance",
+        ),
+        "higher",
+    ),
+    **dict.fromkeys(
+        (
+            "frechet",
+            "perplexity",
+            "unigram_divergence",
+            "synthetic_share",
+            "ai_share",
+            "quits",
+            "income_gini",
+            "belief_distance",
+            "topic_overlap",
+            "zero_click_share",
+            "crawl_synthetic_share",
+            "crawl_to_referral",
+            "crawl_to_referral_median",
+        ),
+        "lower",
+    ),
+}
+"""Which way each metric is better for the open web, in every scope that has it: quality,
+diversity, human income and readers' knowledge up; synthetic share, inequality and
+homogenisation down. Metrics not named here (sizes, flows of readers) have no better side."""
+
+
+def better(metric: str) -> str:
+    """``higher``, ``lower`` or ``""``: which way ``metric`` is better (:data:`BETTER`)."""
+    return BETTER.get(metric, "")
+
+
+def metric_title(metric: str) -> str:
+    """The catalogue's label of a metric name (the first series that has it), e.g.
+    ``income Gini``; an unknown metric is named by itself, readable."""
+    return _TITLES.get(metric, metric.replace("_", " "))
+
+
 def in_group(group: str, mode: Mode | None = None) -> tuple[Series, ...]:
     """The series of one group (a results tab), e.g. ``Companies``."""
     return tuple(entry for entry in series(mode) if entry.group == group)
@@ -909,6 +988,9 @@ def unit(metric: str) -> str | None:
 
 
 _UNITS = {entry.metric: entry.unit for entry in SERIES}
+_TITLES: dict[str, str] = {}
+for _entry in SERIES:
+    _TITLES.setdefault(_entry.metric, _entry.label)
 
 
 def key_outcomes(mode: Mode | None = None, world: str | None = None) -> tuple[tuple[str, str], ...]:
@@ -965,6 +1047,9 @@ class Tab:
     note: str
     figures: tuple[Figure, ...]
     by_generation: tuple[str, ...] = ()
+    lab_note: str = ""
+    """The note for lab runs (one model retrained on its own samples); empty: the tab does not
+    apply to the lab loop."""
 
 
 RESULT_TABS: tuple[Tab, ...] = (
@@ -988,6 +1073,12 @@ RESULT_TABS: tuple[Tab, ...] = (
                 ("precision", "recall", "coverage", "tail_mass_ratio"),
             ),
         ),
+        lab_note="One model retrained, generation after generation, on a training set of its own "
+        "samples (and of fresh real data, as the scenario says). **Precision** is the share of "
+        "the model's samples that look like the real data (quality); **recall** the share of "
+        "the real data its samples still cover (diversity); the **tail mass ratio** (1 = the "
+        "rare topics keep their real weight) shows the tails vanish first. Lines: the model "
+        "and its training set.",
     ),
     Tab(
         COMPOSITION,

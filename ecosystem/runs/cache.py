@@ -50,8 +50,8 @@ class RunResult:
 
     @property
     def label(self) -> str:
-        """A short, unique name: scenario, seed and the start of the scenario hash."""
-        return _label(self.manifest)
+        """A short, unique name: scenario, seed and the hash its directory is named by."""
+        return _label(self.manifest, self.directory)
 
     @property
     def complete(self) -> bool:
@@ -100,6 +100,7 @@ class RunJob:
         self.result: RunResult | None = None
         self.error: BaseException | None = None
         self.started = time.monotonic()
+        self.running = False
         self._thread = threading.Thread(
             target=self._work,
             args=(store, command),
@@ -115,8 +116,13 @@ class RunJob:
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the run started."""
+        """Seconds since the run started (or was queued)."""
         return time.monotonic() - self.started
+
+    @property
+    def queued(self) -> bool:
+        """Whether the run waits for a free worker (the store runs ``workers`` at a time)."""
+        return not self.running and not self.done
 
     @property
     def done(self) -> bool:
@@ -134,10 +140,15 @@ class RunJob:
         return self.done
 
     def _work(self, store: RunStore, command: str) -> None:
-        try:
-            self.result = store.run(self.scenario, self._record, command=command)
-        except Exception as error:  # kept for the page to show; the run directory says failed
-            self.error = error
+        with store.slots:
+            self.running = True
+            self.started = time.monotonic()
+            try:
+                self.result = store.run(self.scenario, self._record, command=command)
+            except Exception as error:  # kept for the page to show; the run directory says failed
+                self.error = error
+            finally:
+                self.running = False
 
     def _record(self, step: int, rows) -> None:
         self.steps.append((step, list(rows)))
@@ -152,8 +163,10 @@ class RunStore:
     left by an interrupted run is replaced).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, workers: int = 1) -> None:
         self.root = Path(root)
+        self.slots = threading.BoundedSemaphore(max(1, workers))
+        """Runs going on at once; the others wait their turn, in order."""
         self._runs: dict[str, RunResult] = {}
         self._loaded: dict[str, RunResult] = {}
         self._jobs: dict[str, RunJob] = {}
@@ -215,6 +228,11 @@ class RunStore:
         """The job started for the scenario hash ``digest``, if any."""
         return self._jobs.get(digest)
 
+    def jobs(self) -> list[RunJob]:
+        """Every job this store started, oldest first."""
+        with self._lock:
+            return list(self._jobs.values())
+
     def finished(self) -> list[tuple[str, str]]:
         """``(label, directory)`` of every finished run in the store, newest first (reads
         the manifests only)."""
@@ -225,10 +243,14 @@ class RunStore:
             except (OSError, ValueError):
                 continue
             if manifest.get("status") == "complete":
-                found.append((path.stat().st_mtime_ns, _label(manifest), str(path.parent)))
+                found.append(
+                    (path.stat().st_mtime_ns, _label(manifest, path.parent), str(path.parent))
+                )
         return [(label, directory) for _, label, directory in sorted(found, reverse=True)]
 
 
-def _label(manifest: dict) -> str:
-    digest = (manifest.get("scenario_hash") or "")[:6]
+def _label(manifest: dict, directory: Path) -> str:
+    """``baseline · seed 0 · 3f2a91``: the hash is the one that names the run's directory
+    (``<scenario>-s<seed>-<hash>``), so the title and the folder agree."""
+    digest = Path(directory).name.rsplit("-", 1)[-1]
     return f"{manifest.get('scenario', '?')} · seed {manifest.get('seed')} · {digest}"

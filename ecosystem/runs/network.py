@@ -32,7 +32,10 @@ ORIGIN_LABELS = {"human": "human", "ai": "AI", "ai_assisted": "AI-assisted"}
 @dataclass(frozen=True)
 class NetworkSample:
     """A sampled subgraph: ``nodes`` (one row per page: page, origin, topic, company,
-    created_step, traffic, in_degree) and ``links`` (source, target) between them."""
+    created_step, traffic, in_degree) and ``links`` (source, target) between them.
+
+    ``in_degree`` counts a page's links from alive pages over the whole web
+    (:attr:`Web.in_degree`), not only those drawn among the sampled pages."""
 
     nodes: pd.DataFrame
     links: pd.DataFrame

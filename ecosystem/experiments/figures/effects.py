@@ -2,9 +2,11 @@
 
 Core objects: :func:`effect_figure_png` (matplotlib, Agg backend; one panel per key series,
 grid values as means with t-intervals, sampled values as runs with a least-squares line),
-and the labels it shares with the sweep report: :func:`value_text` (a parameter value as
-short text), :func:`setting_text` (``key=value, ...``), :func:`parameter_label` (a swept
-key with its unit) and :func:`is_numeric`.
+:func:`lever_effect_figure` (plotly, from a sweep's tidy table: per outcome the mean across
+seeds with its t-interval and each seed, against one lever) and the labels they share with
+the sweep report: :func:`value_text` (a parameter value as short text), :func:`setting_text`
+(``key=value, ...``), :func:`parameter_label` (a swept key with its unit) and
+:func:`is_numeric`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from plotly.subplots import make_subplots
 
-from ecosystem.experiments.figures.series import PALETTE, legend_columns, metric_unit
+from ecosystem.experiments.figures.series import PALETTE, _rgba, legend_columns, metric_unit
 from ecosystem.experiments.intervals import CONFIDENCE, interval_table
+from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_bytes
 from ecosystem.scenario import describe_fields
 
-__all__ = ["effect_figure_png", "is_numeric", "parameter_label", "setting_text", "value_text"]
+__all__ = [
+    "effect_figure_png",
+    "is_numeric",
+    "lever_effect_figure",
+    "parameter_label",
+    "setting_text",
+    "value_text",
+]
 
 Series = tuple[str, str]
 """A key series: ``(scope, metric)``."""
@@ -109,6 +121,152 @@ def effect_figure_png(
     if varying:
         what += f"; {', '.join(varying)} vary within each {'fit' if scale.scatter else 'point'}"
     return path, f"{what}. End of run: {window_text}.", labels
+
+
+def lever_effect_figure(
+    sweep_frame: pd.DataFrame,
+    parameter: str,
+    outcomes: Sequence[Series],
+    window: int = 12,
+) -> go.Figure:
+    """One panel per outcome ``(scope, metric)``: its end-of-run value (the mean over the
+    last ``window`` steps of each run) against the value of ``parameter``.
+
+    ``sweep_frame`` is a sweep's tidy table (:func:`ecosystem.experiments.sweep.read_sweep`).
+    Each value shows the mean across its runs (seeds) with the 95% t-interval as error bars,
+    and every run as a faint point; numbers lie on a numeric axis, other values (booleans,
+    names) are categories. Outcomes the sweep lacks are left out.
+    """
+    if parameter not in sweep_frame.columns:
+        raise ValueError(f"the sweep did not vary {parameter!r}")
+    end = _end_of_run(sweep_frame, [parameter], window)
+    present = set(zip(end["scope"], end["metric"], strict=True))
+    panels = [tuple(outcome) for outcome in outcomes if tuple(outcome) in present]
+    if not panels:
+        wanted = ", ".join(f"{scope}/{metric}" for scope, metric in outcomes)
+        raise ValueError(f"none of the outcomes {wanted} is in the sweep")
+    numeric = is_numeric(end[parameter])
+    categories = _categories(end[parameter]) if not numeric else []
+    cols = min(COLUMNS, len(panels))
+    rows = -(-len(panels) // cols)
+    figure = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[_outcome_title(scope, metric) for scope, metric in panels],
+        horizontal_spacing=0.1,
+    )
+    colour = PALETTE[0]
+    for index, (scope, metric) in enumerate(panels):
+        row, col = index // cols + 1, index % cols + 1
+        runs = end[(end["scope"] == scope) & (end["metric"] == metric)].dropna(subset=["value"])
+        runs = runs.assign(x=_x_values(runs[parameter], numeric))
+        stats = interval_table(runs, ["x"]).sort_values("x", key=_sort_key(numeric, categories))
+        figure.add_trace(
+            go.Scatter(
+                x=list(runs["x"]),
+                y=list(runs["value"]),
+                mode="markers",
+                marker={"size": 6, "color": _rgba(colour, 0.3)},
+                name="one run (seed)",
+                legendgroup="runs",
+                showlegend=index == 0,
+                customdata=runs[["seed"]].to_numpy(),
+                hovertemplate="%{x}: %{y:.4g} (seed %{customdata[0]})<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        mean = stats["mean"].to_numpy()
+        figure.add_trace(
+            go.Scatter(
+                x=list(stats["x"]),
+                y=list(mean),
+                mode="lines+markers",
+                marker={"size": 8, "color": colour},
+                line={"color": colour, "width": 1.5},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": list(stats["high"].to_numpy() - mean),
+                    "arrayminus": list(mean - stats["low"].to_numpy()),
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 5,
+                },
+                name=f"mean across seeds with {CONFIDENCE:.0%} t-interval",
+                legendgroup="means",
+                showlegend=index == 0,
+                customdata=stats[["n", "low", "high"]].to_numpy(),
+                hovertemplate="%{x}: mean %{y:.4g} [%{customdata[1]:.4g}, "
+                "%{customdata[2]:.4g}], n = %{customdata[0]}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        figure.update_xaxes(title_text=parameter_label(parameter), row=row, col=col)
+        if not numeric:
+            figure.update_xaxes(
+                type="category", categoryorder="array", categoryarray=categories, row=row, col=col
+            )
+        figure.update_yaxes(title_text=metric_unit(metric), row=row, col=col)
+    steps = "step" if window == 1 else f"{window} steps"
+    figure.update_layout(
+        title=f"Effect of {parameter} at the end of the run (mean over the last {steps})",
+        height=320 * rows + 120,
+        template="plotly_white",
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0},
+        margin={"b": 90},
+    )
+    return figure
+
+
+def _end_of_run(frame: pd.DataFrame, keys: Sequence[str], window: int) -> pd.DataFrame:
+    """Per run and series: the mean over the run's last ``window`` steps (step 0, the initial
+    state, left out when the run has later steps), with ``run``, ``seed`` and ``keys`` kept.
+
+    The same window as :func:`ecosystem.experiments.compare.end_of_run`, for a sweep's runs.
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    pieces = []
+    for _, rows in frame.groupby("run", sort=False):
+        steps = np.unique(rows["step"].to_numpy())
+        counted = steps[steps >= 1] if (steps >= 1).any() else steps
+        kept = rows[rows["step"].isin(counted[-window:])]
+        means = kept.groupby(["scope", "metric"], sort=False)["value"].mean().reset_index()
+        first = rows.iloc[0]
+        constants = {key: first[key] for key in ["run", "seed", *keys]}
+        pieces.append(means.assign(**constants))
+    columns = ["run", "seed", *keys, "scope", "metric", "value"]
+    if not pieces:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    return pd.concat(pieces, ignore_index=True)[columns]
+
+
+def _outcome_title(scope: str, metric: str) -> str:
+    """``scope label: metric title``, e.g. ``whole web: synthetic share``."""
+    return f"{catalogue.scope_label(scope)}: {catalogue.metric_title(metric)}"
+
+
+def _categories(values: pd.Series) -> list[str]:
+    """The category labels of a non-numeric parameter: ``false`` before ``true``, names in
+    the order the sweep ran them."""
+    seen = list(pd.unique(values))
+    if all(isinstance(v, bool | np.bool_) for v in seen):
+        seen = sorted(seen)
+    return list(dict.fromkeys(value_text(v) for v in seen))
+
+
+def _x_values(values: pd.Series, numeric: bool) -> pd.Series:
+    """x of each run: the number itself, or its category label."""
+    return values.astype(float) if numeric else values.map(value_text)
+
+
+def _sort_key(numeric: bool, categories: list[str]):
+    """Sort key of the x column: by number, or by the order of ``categories``."""
+    if numeric:
+        return None
+    return lambda column: column.map(categories.index)
 
 
 @dataclass(frozen=True)

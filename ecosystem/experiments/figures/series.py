@@ -5,7 +5,8 @@ series, per step), :class:`XAxis` and :func:`x_axis` (what a step means:
 a calendar month in ecosystem mode, a model generation in lab mode),
 :func:`series_figure_png` (matplotlib, Agg backend) and
 :func:`series_figure_html` (plotly, self-contained: opens without network).
-Every file is written atomically.
+Every panel of a figure spans the same x range; lines take their fixed colours
+(:mod:`ecosystem.experiments.figures.colours`). Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -20,18 +21,21 @@ import pandas as pd
 import plotly.graph_objects as go
 from matplotlib import colors as mcolors
 from matplotlib import dates as mdates
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 from plotly.subplots import make_subplots
 
 from ecosystem.calendar import month_of_step
+from ecosystem.experiments.figures.colours import PALETTE, line_colours
 from ecosystem.experiments.intervals import CONFIDENCE, interval_table
 from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_bytes, atomic_write_text
 from ecosystem.scenario import Scenario
 
 __all__ = [
+    "PALETTE",
     "XAxis",
     "bands",
     "legend_columns",
@@ -47,7 +51,6 @@ Panel = tuple[str, str]
 
 UNITS = {entry.metric: entry.unit for entry in catalogue.SERIES}
 """The axis label of every catalogued metric (:mod:`ecosystem.measure.catalogue`)."""
-PALETTE = [mcolors.to_hex(c) for c in mcolors.TABLEAU_COLORS.values()]
 COLUMNS = 3
 
 
@@ -143,6 +146,23 @@ def series_figure_png(
     ``x`` is one :class:`XAxis` for all, one per scenario (e.g. different start
     months) or None (steps). Panels missing from ``frame`` are left out.
     """
+    figure = _png_figure(frame, panels, x=x, title=title, by=by, titles=titles)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def _png_figure(
+    frame: pd.DataFrame,
+    panels: Sequence[Panel],
+    *,
+    x: AxisChoice,
+    title: str | None,
+    by: str,
+    titles: Mapping[Panel, str] | None,
+) -> Figure:
+    """The matplotlib figure of :func:`series_figure_png`, every panel on the same x range."""
     series = _series(frame, panels, by)
     rows = -(-len(series) // COLUMNS)
     cols = min(COLUMNS, len(series))
@@ -150,6 +170,7 @@ def series_figure_png(
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, cols, squeeze=False).ravel()
     colours = _colours(series)
+    limits = _x_limits(series, x, by)
     for ax, ((scope, metric), table) in zip(axes, series.items(), strict=False):
         for name, band in table.groupby(by, sort=False):
             axis = _axis_of(x, name)
@@ -162,22 +183,52 @@ def series_figure_png(
         ax.set_xlabel(axis.label)
         ax.set_ylabel(metric_unit(metric))
         ax.grid(alpha=0.3)
-        if axis.is_calendar:
-            locator = _month_locator(table["step"].min(), table["step"].max())
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        _png_x_axis(ax, axis, limits)
     for ax in axes[len(series) :]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     columns = legend_columns(labels, figure.get_figwidth())
     figure.legend(handles, labels, loc="outside lower center", ncols=columns)
     figure.suptitle(title or _default_title(), fontsize=11)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-    return Path(path)
+    return figure
+
+
+def _png_x_axis(ax: Axes, axis: XAxis, limits: tuple | None) -> None:
+    """Ticks and range of one PNG panel's x axis: whole months named with their year
+    (:class:`_MonthFormatter`), or whole steps."""
+    if limits is not None and limits[0] != limits[1]:
+        low, high = (
+            (mdates.date2num(value) for value in limits) if axis.is_calendar else map(float, limits)
+        )
+        pad = 0.02 * (high - low)  # room for the last tick's label at the figure's edge
+        ax.set_xlim(low - pad, high + pad)
+    if axis.is_calendar:
+        months = _months_between(limits) if limits is not None else 1
+        first = int(np.datetime64(limits[0], "M").astype(np.int64)) % 12 + 1 if limits else 1
+        ax.xaxis.set_major_locator(_month_locator(months, first))
+        ax.xaxis.set_major_formatter(_MonthFormatter())
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+
+class _MonthFormatter(Formatter):
+    """Month ticks named by the month, with the year below it at the first tick and wherever
+    the year changes (``Dec`` over ``2023``, ``Jan`` over ``2024``, ``Feb``, ...), so no month
+    is left without its year; ticks on every January a year or more apart are the year."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return mdates.num2date(x).strftime("%b %Y")
+
+    def format_ticks(self, values) -> list[str]:
+        dates = [mdates.num2date(value) for value in values]
+        yearly = len(dates) > 1 and all(date.month == 1 for date in dates)
+        if yearly and len({date.year for date in dates}) == len(dates):
+            return [date.strftime("%Y") for date in dates]
+        labels = []
+        for number, date in enumerate(dates):
+            new_year = number == 0 or date.year != dates[number - 1].year
+            labels.append(date.strftime("%b\n%Y" if new_year else "%b"))
+        return labels
 
 
 def series_figure_html(
@@ -222,6 +273,7 @@ def series_figure(
         horizontal_spacing=0.1,
     )
     colours = _colours(series)
+    limits = _x_limits(series, x, by)
     for index, ((_, metric), table) in enumerate(series.items()):
         row, col = index // cols + 1, index % cols + 1
         for name, band in table.groupby(by, sort=False):
@@ -265,9 +317,11 @@ def series_figure(
         figure.update_xaxes(title_text=axis.label, row=row, col=col)
         if axis.is_calendar:
             figure.update_xaxes(tickformat="%b %Y", row=row, col=col)
-        else:
-            span = int(table["step"].max() - table["step"].min())
+        elif limits is not None:
+            span = int(limits[1] - limits[0])
             figure.update_xaxes(dtick=max(1, -(-span // 6)), row=row, col=col)
+        if limits is not None:
+            figure.update_xaxes(range=_plotly_x(np.array(limits)), row=row, col=col)
         figure.update_yaxes(title_text=metric_unit(metric), row=row, col=col)
     figure.update_layout(
         title=title or _default_title(),
@@ -280,10 +334,13 @@ def series_figure(
 
 
 def _panel_title(panel: Panel, titles: Mapping[Panel, str] | None) -> str:
+    """``titles[panel]`` if given, else ``scope label: metric title`` from the catalogue
+    (``whole web: income Gini``; the metric title alone for an empty scope)."""
     if titles and panel in titles:
         return titles[panel]
     scope, metric = panel
-    return f"{scope}: {metric.replace('_', ' ')}"
+    name = catalogue.metric_title(metric)
+    return f"{catalogue.scope_label(scope)}: {name}" if scope else name
 
 
 def _series(frame: pd.DataFrame, panels: Sequence[Panel], by: str) -> dict[Panel, pd.DataFrame]:
@@ -297,8 +354,30 @@ def _series(frame: pd.DataFrame, panels: Sequence[Panel], by: str) -> dict[Panel
 
 
 def _colours(series: Mapping[Panel, pd.DataFrame]) -> dict:
+    """The fixed colour of every line of the figure (:func:`line_colours`)."""
     names = pd.unique(pd.concat([table.iloc[:, 0] for table in series.values()]))
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    return line_colours(names)
+
+
+def _x_limits(series: Mapping[Panel, pd.DataFrame], x: AxisChoice, by: str) -> tuple | None:
+    """The least and greatest x over every line of every panel (one range for all panels);
+    None when the lines mix calendar months and plain steps."""
+    values = [
+        _axis_of(x, name).values(band["step"])
+        for table in series.values()
+        for name, band in table.groupby(by, sort=False)
+    ]
+    kinds = {np.issubdtype(v.dtype, np.datetime64) for v in values if len(v)}
+    if len(kinds) != 1:
+        return None
+    every = np.concatenate([v for v in values if len(v)])
+    return every.min(), every.max()
+
+
+def _months_between(limits: tuple) -> int:
+    """Whole months from the first to the last date of ``limits``."""
+    first, last = (np.datetime64(value, "M").astype(np.int64) for value in limits)
+    return int(last - first)
 
 
 def _axis_of(x: AxisChoice, name) -> XAxis:
@@ -309,13 +388,15 @@ def _axis_of(x: AxisChoice, name) -> XAxis:
     return x.get(name, XAxis())
 
 
-def _month_locator(first_step: int, last_step: int) -> mdates.DateLocator:
-    """Ticks on whole months (never days), at most about six of them."""
-    months = max(int(last_step - first_step), 1)
+def _month_locator(months: int, first_month: int = 1) -> mdates.DateLocator:
+    """Ticks on whole months (never days), at most about six of them over ``months`` months,
+    on ``first_month`` (1-12, the first month drawn) and every k-th month after it."""
+    months = max(int(months), 1)
     if months > 6 * 12:
         return mdates.YearLocator(base=-(-months // (6 * 12)))
     step = next(k for k in (1, 2, 3, 4, 6, 12) if months / k <= 6)
-    return mdates.MonthLocator(interval=step)
+    ticked = sorted({(first_month - 1 + step * i) % 12 + 1 for i in range(12 // step)})
+    return mdates.MonthLocator(bymonth=ticked, bymonthday=1)
 
 
 def _plotly_x(values: np.ndarray) -> list:

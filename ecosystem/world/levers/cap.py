@@ -29,6 +29,7 @@ class Cap:
     order = 60
     scenario = "policy-cap"
     directional_test = "tests/test_policy.py::test_a_cap_lowers_the_synthetic_share"
+    switch = "ai_share_max"
 
     def __init__(self, settings: CapPolicy) -> None:
         self.settings = settings

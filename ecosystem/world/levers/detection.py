@@ -44,6 +44,7 @@ class Detection:
     directional_test = (
         "tests/test_policy.py::test_detection_raises_the_human_share_of_training_data"
     )
+    switch = "enabled"
     stamp_column = "flagged"
     stamp_row = 2
     dropped_series = "dropped_detected"

@@ -32,6 +32,7 @@ class Licensing:
     order = 50
     scenario = "policy-licensing"
     directional_test = "tests/test_policy.py::test_licensing_raises_creator_income_and_lowers_quits"
+    switch = "fee_per_page"
 
     def __init__(self, settings: LicensingPolicy) -> None:
         self.settings = settings

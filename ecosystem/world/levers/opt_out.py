@@ -31,6 +31,7 @@ class OptOut:
     order = 40
     scenario = "policy-opt-out"
     directional_test = "tests/test_policy.py::test_honoured_opt_out_lowers_the_human_pages_crawled"
+    switch = "compliance"
 
     def __init__(self, settings: OptOutPolicy) -> None:
         self.settings = settings

@@ -45,6 +45,8 @@ class Lever(Protocol):
     """The packaged scenario that pulls it (``scenarios/policy-*.toml``)."""
     directional_test: ClassVar[str]
     """The pytest node id of the test that shows it moves its outcome the right way."""
+    switch: ClassVar[str]
+    """The setting that turns it on: it acts only where this differs from its default."""
     settings: Section
 
     def __init__(self, settings: Section) -> None: ...

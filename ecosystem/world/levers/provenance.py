@@ -41,6 +41,7 @@ class Provenance:
         "tests/test_policy.py::"
         "test_a_human_data_quota_holds_and_raises_the_human_share_of_training_data"
     )
+    switch = "min_certified_share"
     stamp_column = "certified_human"
     stamp_row = 1
 

@@ -42,6 +42,7 @@ class Watermark:
         "tests/test_policy.py::"
         "test_watermarks_dropped_by_crawlers_raise_the_human_share_of_training_data"
     )
+    switch = "share"
     stamp_column = "watermarked"
     stamp_row = 0
     dropped_series = "dropped_marked"
