@@ -574,12 +574,30 @@ def schedule_editor(scenario: Scenario, lever_field, form: str):
 
 
 def runs_panel(store: RunStore) -> None:
-    """The runs of this app: those going on with their progress, and how many finished."""
+    """The runs of this app: those going on with their progress (redrawn while they go), the
+    failed ones and those kept."""
     jobs = store.jobs()
     finished = store.finished()
-    going = [job for job in jobs if not job.done]
-    title = f"Runs: {len(going)} going, {len(finished)} kept"
-    with st.sidebar.expander(title, expanded=bool(going)):
+    with st.sidebar.expander("Runs of this app"):
+        if any(not job.done for job in jobs):
+            watch(lambda place: draw_runs(place, store))
+        failed = [job for job in jobs if job.done and job.error is not None]
+        for job in failed:
+            st.caption(f"{job.scenario.name} · seed {job.scenario.seed}: failed ({job.error})")
+        st.caption(f"{len(finished)} kept, newest first:" if finished else "None kept yet.")
+        for label, _ in finished[:12]:
+            st.caption(label)
+        if len(finished) > 12:
+            st.caption(f"… and {len(finished) - 12} more (Compare lists them all)")
+
+
+def draw_runs(place, store: RunStore) -> bool:
+    """The runs going on, each with its progress; whether none is going any more."""
+    going = [job for job in store.jobs() if not job.done]
+    if not going:
+        return True
+    with place.container():
+        st.caption(f"{len(going)} going:")
         for job in going:
             scenario = job.scenario
             state = (
@@ -591,13 +609,7 @@ def runs_panel(store: RunStore) -> None:
                 max(job.step, 0) / scenario.steps,
                 text=f"{scenario.name} · seed {scenario.seed}: {state}",
             )
-        failed = [job for job in jobs if job.done and job.error is not None]
-        for job in failed:
-            st.caption(f"{job.scenario.name} · seed {job.scenario.seed}: failed ({job.error})")
-        for label, _ in finished[:12]:
-            st.caption(label)
-        if len(finished) > 12:
-            st.caption(f"… and {len(finished) - 12} more (Compare lists them all)")
+    return False
 
 
 # --------------------------------------------------------------------- runs

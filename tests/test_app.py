@@ -245,7 +245,8 @@ def test_run_renders_every_tab_with_charts_and_coloured_headlines(app, tmp_path)
     names = {trace.get("name") for trace in figure["data"]}
     assert {"whole web", "new pages"} <= names
     assert len(_runs(tmp_path)) == 1
-    assert "Runs: 0 going, 1 kept" in [e.label for e in app.sidebar.expander]
+    (runs,) = [e for e in app.sidebar.expander if e.label == "Runs of this app"]
+    assert [c.value for c in runs.caption] == ["1 kept, newest first:", app.subheader[0].value]
     first = app.metric[0]
     assert first.label == "AI-written share of the web"
     assert first.value != "0.000" and first.delta.startswith("+")
@@ -380,6 +381,10 @@ def test_downloads_carry_the_data_and_the_zip_is_built_in_the_background(app, mo
     labels = [b.label for b in app.get("download_button")]
     assert "Figures (PNG + HTML, zip)" in labels
     assert stored["tiny-web-s0-figures.zip"][:2] == b"PK"
+    app.button(key="prepare_report").click().run()
+    _settle(app)
+    assert "Report (HTML)" in [b.label for b in app.get("download_button")]
+    assert b"<html" in stored["tiny-web-s0-report.html"][:500].lower()
 
 
 # --------------------------------------------------------------------- other worlds
