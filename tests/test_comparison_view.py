@@ -76,6 +76,7 @@ def test_runs_group_into_settings_named_after_what_differs():
             "detection on": "on",
         }
     ]
+    assert arms[0].settings["attention.chat_share"] == {"2023-01": 0.0, "2025-01": 0.3}
     frame = arms[1].frame
     assert set(frame["scenario"]) == {"detection on"} and sorted(set(frame["seed"])) == [0, 1, 2]
 

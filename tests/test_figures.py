@@ -19,7 +19,6 @@ from ecosystem.experiments.figures import (
     lever_effect_figure,
     line_colours,
     live_figure,
-    network_figure,
     overlay_figure,
     series_figure,
     tab_figure,
@@ -30,8 +29,6 @@ from ecosystem.experiments.figures import series as series_module
 from ecosystem.experiments.figures.colours import COMPANY_COLOURS, SCOPE_COLOURS, company_colour
 from ecosystem.experiments.intervals import interval_table
 from ecosystem.measure.catalogue import Figure
-from ecosystem.runs.network import NetworkSample, sample_network
-from ecosystem.world.web import AI, HUMAN, Web
 
 
 def _frame(rows: dict[tuple[str, str], list[float]], **constants) -> pd.DataFrame:
@@ -227,77 +224,6 @@ def test_live_figure_draws_one_panel_per_series_on_its_own_scale():
 
 
 # --- the network view ----------------------------------------------------------------------
-
-
-def _web(pages: int = 400, topics: int = 4) -> Web:
-    """A web of four monthly batches (pages link to older ones), traffic = row."""
-    rng = np.random.default_rng(0)
-    web = Web(2)
-    for batch in np.array_split(np.arange(pages), 4):
-        origin = np.where(batch % 3 == 0, AI, HUMAN).astype(np.int8)
-        new = web.add_pages(
-            rng.normal(size=(len(batch), 2)),
-            origin=origin,
-            topic=(batch % topics).astype(np.int16),
-            quality=0.0,
-            step=0,
-        )
-        web.link_new_pages(new, rng, links_per_page=3, attachment=1.0, homophily=0.0)
-    web.traffic[:] = np.arange(pages, dtype=np.float32)
-    return web
-
-
-def test_sampled_pages_carry_their_in_links_over_the_whole_web():
-    web = _web()
-    sample = sample_network(web, np.random.default_rng(1), pages=60)
-    whole = sample.nodes.set_index("page")["in_degree"]
-    within = sample.links["target"].value_counts()
-    assert (whole == web.in_degree[whole.index]).all()
-    assert (whole > within.reindex(whole.index, fill_value=0)).any()
-
-
-def test_network_figure_links_sizes_and_hover():
-    sample = sample_network(_web(), np.random.default_rng(1), pages=80)
-    figure = network_figure(sample, seed=0)
-    links = figure.data[0]
-    assert links.name == "links" and links.line.width >= 1
-    sizes = [trace for trace in figure.data if trace.legend == "legend2"]
-    assert [trace.name.split(":")[0] for trace in sizes] == ["low", "median", "high"]
-    assert all(list(trace.x) == [None] for trace in sizes)  # legend entries, no points
-    assert sizes[0].marker.size < sizes[1].marker.size < sizes[2].marker.size
-    pages = [trace for trace in figure.data[1:] if trace.legend != "legend2"]
-    assert sum(len(trace.x) for trace in pages) == len(sample.nodes)
-    assert all("in-links (whole web)" in trace.hovertemplate for trace in pages)
-    with pytest.raises(ValueError, match="colour_by"):
-        network_figure(sample, colour_by="company")
-
-
-def test_network_figure_colours_by_topic_and_groups_the_rarest():
-    sample = sample_network(_web(topics=4), np.random.default_rng(1), pages=80)
-    figure = network_figure(sample, colour_by="topic")
-    names = [t.name for t in figure.data[1:] if t.legend != "legend2"]
-    assert [name.split(" (")[0] for name in names] == [f"topic {t}" for t in range(4)]
-    assert figure.layout.legend.title.text == "topic (pages)"
-    nodes = pd.DataFrame(
-        {
-            "page": np.arange(60),
-            "origin": "human",
-            "topic": np.arange(60) % 30,
-            "company": 0,
-            "created_step": 0,
-            "traffic": np.ones(60),
-            "in_degree": 0,
-        }
-    )
-    empty = pd.DataFrame({"source": [], "target": []})
-    many = network_figure(NetworkSample(nodes, empty), colour_by="topic")
-    groups = [t for t in many.data if t.legend != "legend2"]
-    assert groups[-1].name.startswith("other topics")
-    assert sum(len(t.x) for t in groups) == 60
-    assert len({t.marker.color for t in groups}) == len(groups)
-
-
-# --- the effect of one lever ---------------------------------------------------------------
 
 
 def _sweep(parameter: str, values: list, seeds: int = 3) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from ecosystem.experiments.compare import (
     key_metrics,
 )
 from ecosystem.measure import catalogue
+from ecosystem.scenario import flatten_settings
 
 __all__ = [
     "Arm",
@@ -71,25 +72,15 @@ class Arm:
         return pd.concat(pieces, ignore_index=True)
 
 
-def flatten(resolved: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A resolved scenario as ``{"policy.detection.enabled": True, ...}``."""
-    out: dict[str, Any] = {}
-    for key, value in resolved.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not _is_schedule(path, value):
-            out.update(flatten(value, f"{path}."))
-        else:
-            out[path] = value
-    return out
-
-
 def group_arms(runs: Sequence[tuple[str, Mapping, pd.DataFrame]]) -> list[Arm]:
     """``(directory, manifest, frame)`` of runs, grouped into arms by their resolved scenario
     without the seed, in the order the arms first appear (seeds sorted within an arm)."""
     arms: dict[str, Arm] = {}
     for directory, manifest, frame in runs:
         resolved = dict(manifest.get("resolved_scenario") or {})
-        settings = {k: v for k, v in flatten(resolved).items() if k.split(".")[0] not in IGNORED}
+        settings = {
+            k: v for k, v in flatten_settings(resolved).items() if k.split(".")[0] not in IGNORED
+        }
         key = repr(sorted(settings.items(), key=lambda item: item[0]))
         arm = arms.setdefault(
             key, Arm(key, settings, str(manifest.get("scenario", resolved.get("name", "?"))))
@@ -264,7 +255,3 @@ def _interval_text(mean: float, low: float, high: float) -> str:
     if math.isclose(low, high):
         return format_number(mean)
     return f"{format_number(mean)} [{format_number(low)}, {format_number(high)}]"
-
-
-def _is_schedule(path: str, value: Mapping) -> bool:
-    return bool(value) and all(isinstance(k, str) and k[:1].isdigit() for k in value)

@@ -21,6 +21,7 @@ from ecosystem.scenario.schema import (
     Scenario,
     TextSettings,
     WebSettings,
+    flatten_settings,
     scenario_hash,
     value_at,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "WebSettings",
     "available_scenarios",
     "describe_fields",
+    "flatten_settings",
     "load_scenario",
     "scenario_hash",
     "schema_markdown",

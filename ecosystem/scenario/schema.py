@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import json
 import typing
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import tomli_w
@@ -49,6 +50,7 @@ __all__ = [
     "Scenario",
     "TextSettings",
     "WebSettings",
+    "flatten_settings",
     "scenario_hash",
     "value_at",
 ]
@@ -834,6 +836,23 @@ def scenario_hash(scenario: Scenario) -> str:
     """Content hash of a resolved scenario (sha256 of its canonical JSON)."""
     canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def flatten_settings(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A resolved scenario (as a manifest holds it) as ``{"policy.detection.enabled": True,
+    ...}``; a dated schedule (``{"YYYY-MM": share, ...}``) stays one value."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and not _is_dated(value):
+            flat.update(flatten_settings(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _is_dated(table: Mapping) -> bool:
+    return all(isinstance(key, str) and len(key) == 7 and key[4] == "-" for key in table)
 
 
 def value_at(scenario: Scenario, path: str) -> Any:

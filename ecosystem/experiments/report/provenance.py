@@ -12,6 +12,7 @@ from collections.abc import Mapping, Set
 import pandas as pd
 
 from ecosystem.experiments.report.html import esc, facts_html, json_text, note_html, table_html
+from ecosystem.scenario import flatten_settings
 
 __all__ = ["provenance_blocks"]
 
@@ -50,13 +51,13 @@ def provenance_blocks(
     if compare_to_first:
         blocks.append(f"<h3>Resolved scenario of {esc(first_label)}</h3>")
         blocks.append(f"<pre>{esc(json.dumps(first, indent=2))}</pre>")
-        flat_first = _flatten(first)
+        flat_first = flatten_settings(first)
         seen_names = {first.get("name")}
         for label, tree in resolved.items():
             if tree.get("name") in seen_names:
                 continue
             seen_names.add(tree.get("name"))
-            flat = _flatten(tree)
+            flat = flatten_settings(tree)
             keys = [
                 k
                 for k in {**flat_first, **flat}
@@ -73,12 +74,12 @@ def provenance_blocks(
             blocks.append(f"<h3>Resolved scenario of {esc(label)}: fields that differ</h3>")
             blocks.append(table_html(pd.DataFrame(rows), text=True) if rows else note_html("none"))
     else:
-        flat_first = _flatten(first)
+        flat_first = flatten_settings(first)
         differing = sorted(
             {
                 key
                 for tree in resolved.values()
-                for key, value in _flatten(tree).items()
+                for key, value in flatten_settings(tree).items()
                 if flat_first.get(key) != value
             }
             - {"seed"}
@@ -125,13 +126,3 @@ def _span(manifests: Mapping[str, Mapping], key: str) -> str:
     if not times:
         return "unknown"
     return times[0] if times[0] == times[-1] else f"{times[0]} to {times[-1]}"
-
-
-def _flatten(tree: Mapping, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
