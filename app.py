@@ -48,7 +48,6 @@ from ecosystem.interfaces.comparison_view import (
     differing_settings,
     effect_table,
     group_arms,
-    outcome_label,
 )
 from ecosystem.interfaces.explorer import (
     TABS,
@@ -1144,7 +1143,7 @@ def show_study(out: Path, path: str, base: Scenario | None) -> None:
     st.plotly_chart(figure, width="stretch", key="study-figure")
     st.caption(
         "Mean over the last 12 steps of each run; bars: 95% t-interval across seeds; "
-        "dots: the seeds. Outcomes: " + ", ".join(outcome_label(*key) for key in outcomes)
+        "dots: the seeds. Outcomes: " + ", ".join(catalogue.series_title(*key) for key in outcomes)
     )
 
 

@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.experiments.figures import XAxis, series_figure_html, series_figure_png, x_axis
-from ecosystem.experiments.intervals import CONFIDENCE, mean_interval, welch_p_value
+from ecosystem.experiments.intervals import (
+    CONFIDENCE,
+    DEFAULT_WINDOW,
+    end_of_run,
+    mean_interval,
+    welch_p_value,
+)
 from ecosystem.measure import catalogue
 from ecosystem.runs import backends
 from ecosystem.runs.backends import Backend, InProcess
@@ -73,7 +79,6 @@ LAB_KEY_METRICS: tuple[tuple[str, str], ...] = catalogue.key_outcomes("lab")
 """The same for lab runs, whose scopes are ``model`` and ``training``."""
 
 SIGNIFICANCE = 0.05
-DEFAULT_WINDOW = 12
 FILES = ("compare.csv", "compare.md", COMPARE_RECORD, "compare.png", "compare.html")
 
 Action = Literal["run", "reuse", "read"]
@@ -311,41 +316,6 @@ def key_metrics(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """The key ``(scope, metric)`` series present in ``frame``: ecosystem ones, then lab ones."""
     present = set(zip(frame["scope"], frame["metric"], strict=True))
     return [key for key in catalogue.key_outcomes() if key in present]
-
-
-def end_of_run(frame: pd.DataFrame, window: int = DEFAULT_WINDOW) -> pd.DataFrame:
-    """Per run (scenario, seed) and series (scope, metric): the mean over its last ``window`` steps.
-
-    The window is clipped to the run length and leaves out step 0 (the initial
-    state) when the run has later steps. Columns: ``scenario, seed, scope,
-    metric, value, first_step, last_step, steps``.
-    """
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    pieces = []
-    for (scenario, seed), rows in frame.groupby(["scenario", "seed"], sort=False):
-        steps = np.unique(rows["step"].to_numpy())
-        counted = steps[steps >= 1] if (steps >= 1).any() else steps
-        kept = counted[-window:]
-        means = (
-            rows[rows["step"].isin(kept)]
-            .groupby(["scope", "metric"], sort=False)["value"]
-            .mean()
-            .reset_index()
-        )
-        pieces.append(
-            means.assign(
-                scenario=scenario,
-                seed=seed,
-                first_step=int(kept[0]),
-                last_step=int(kept[-1]),
-                steps=len(kept),
-            )
-        )
-    columns = ["scenario", "seed", "scope", "metric", "value", "first_step", "last_step", "steps"]
-    if not pieces:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(pieces, ignore_index=True)[columns]
 
 
 def compare_metrics(

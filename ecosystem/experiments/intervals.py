@@ -1,9 +1,10 @@
-"""Statistics across seeds: the mean with its 95% t-interval, and Welch's test between scenarios.
+"""Statistics across seeds: the end-of-run value of each run, the mean with its 95% t-interval,
+and Welch's test between scenarios.
 
-Core objects: :func:`mean_interval` (one sample of per-seed values),
-:func:`interval_table` (the same for every group of a tidy frame) and
-:func:`welch_p_value` (do two scenarios differ?). Shared by the comparison
-table and the figures, so both report the same intervals.
+Core objects: :func:`end_of_run` (per run and series, the mean over its last steps),
+:func:`mean_interval` (one sample of per-seed values), :func:`interval_table` (the same for
+every group of a tidy frame) and :func:`welch_p_value` (do two scenarios differ?). Shared by
+the comparison table, the reports, the app and the figures, so all report the same values.
 """
 
 from __future__ import annotations
@@ -16,10 +17,55 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["CONFIDENCE", "Interval", "interval_table", "mean_interval", "welch_p_value"]
+__all__ = [
+    "CONFIDENCE",
+    "DEFAULT_WINDOW",
+    "Interval",
+    "end_of_run",
+    "interval_table",
+    "mean_interval",
+    "welch_p_value",
+]
 
 CONFIDENCE = 0.95
 """Coverage of every interval (two-sided)."""
+DEFAULT_WINDOW = 12
+"""Steps at the end of a run whose mean is its end-of-run value."""
+
+
+def end_of_run(frame: pd.DataFrame, window: int = DEFAULT_WINDOW) -> pd.DataFrame:
+    """Per run (scenario, seed) and series (scope, metric): the mean over its last ``window`` steps.
+
+    The window is clipped to the run length and leaves out step 0 (the initial
+    state) when the run has later steps. Columns: ``scenario, seed, scope,
+    metric, value, first_step, last_step, steps``.
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    pieces = []
+    for (scenario, seed), rows in frame.groupby(["scenario", "seed"], sort=False):
+        steps = np.unique(rows["step"].to_numpy())
+        counted = steps[steps >= 1] if (steps >= 1).any() else steps
+        kept = counted[-window:]
+        means = (
+            rows[rows["step"].isin(kept)]
+            .groupby(["scope", "metric"], sort=False)["value"]
+            .mean()
+            .reset_index()
+        )
+        pieces.append(
+            means.assign(
+                scenario=scenario,
+                seed=seed,
+                first_step=int(kept[0]),
+                last_step=int(kept[-1]),
+                steps=len(kept),
+            )
+        )
+    columns = ["scenario", "seed", "scope", "metric", "value", "first_step", "last_step", "steps"]
+    if not pieces:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(pieces, ignore_index=True)[columns]
 
 
 class Interval(NamedTuple):

@@ -35,7 +35,6 @@ __all__ = [
     "differing_settings",
     "effect_table",
     "group_arms",
-    "outcome_label",
     "setting_label",
     "verdict",
 ]
@@ -151,11 +150,6 @@ def setting_label(path: str) -> str:
     return path.replace("_", " ")
 
 
-def outcome_label(scope: str, metric: str) -> str:
-    """``whole web: recall``, ``creators: income Gini``: a key outcome in words."""
-    return f"{catalogue.scope_label(scope)}: {catalogue.metric_title(metric)}"
-
-
 def verdict(difference: float, p_value: float, direction: str, seeds: int) -> str:
     """``better``, ``worse`` (significant at 5% where there are seeds to test), ``no clear
     change`` or, with one seed per arm, ``better?``/``worse?`` (no test possible)."""
@@ -205,7 +199,7 @@ def effect_table(
             )
             rows.append(
                 {
-                    "outcome": outcome_label(row.scope, row.metric),
+                    "outcome": catalogue.series_title(row.scope, row.metric),
                     "scope": row.scope,
                     "metric": row.metric,
                     "run": name,

@@ -47,6 +47,7 @@ __all__ = [
     "scope_kind",
     "scope_label",
     "series",
+    "series_title",
     "summary_columns",
     "summary_line",
     "tab",
@@ -975,6 +976,13 @@ def metric_title(metric: str) -> str:
     """The catalogue's label of a metric name (the first series that has it), e.g.
     ``income Gini``; an unknown metric is named by itself, readable."""
     return _TITLES.get(metric, metric.replace("_", " "))
+
+
+def series_title(scope: str, metric: str) -> str:
+    """A series in words: ``whole web: recall``, ``creators: income Gini`` (the metric's title
+    alone for an empty scope)."""
+    name = metric_title(metric)
+    return f"{scope_label(scope)}: {name}" if scope else name
 
 
 def in_group(group: str, mode: Mode | None = None) -> tuple[Series, ...]:

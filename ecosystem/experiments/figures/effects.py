@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from plotly.subplots import make_subplots
 
 from ecosystem.experiments.figures.series import PALETTE, _rgba, legend_columns, metric_unit
-from ecosystem.experiments.intervals import CONFIDENCE, interval_table
+from ecosystem.experiments.intervals import CONFIDENCE, end_of_run, interval_table
 from ecosystem.measure import catalogue
 from ecosystem.runs.results import atomic_write_bytes
 from ecosystem.scenario import describe_fields
@@ -139,7 +139,14 @@ def lever_effect_figure(
     """
     if parameter not in sweep_frame.columns:
         raise ValueError(f"the sweep did not vary {parameter!r}")
-    end = _end_of_run(sweep_frame, [parameter], window)
+    # one end-of-run value per run (end_of_run counts one per (scenario, seed))
+    per_run = sweep_frame.assign(scenario=sweep_frame["run"], seed_of_run=sweep_frame["seed"])
+    per_run = per_run.assign(seed=per_run["run"])
+    end = end_of_run(per_run, window)[["scenario", "scope", "metric", "value"]]
+    constants = per_run.groupby("run", sort=False)[["seed_of_run", parameter]].first()
+    end = end.join(constants, on="scenario").rename(
+        columns={"scenario": "run", "seed_of_run": "seed"}
+    )
     present = set(zip(end["scope"], end["metric"], strict=True))
     panels = [tuple(outcome) for outcome in outcomes if tuple(outcome) in present]
     if not panels:
@@ -152,7 +159,7 @@ def lever_effect_figure(
     figure = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[_outcome_title(scope, metric) for scope, metric in panels],
+        subplot_titles=[catalogue.series_title(scope, metric) for scope, metric in panels],
         horizontal_spacing=0.1,
     )
     colour = PALETTE[0]
@@ -218,34 +225,6 @@ def lever_effect_figure(
         margin={"b": 90},
     )
     return figure
-
-
-def _end_of_run(frame: pd.DataFrame, keys: Sequence[str], window: int) -> pd.DataFrame:
-    """Per run and series: the mean over the run's last ``window`` steps (step 0, the initial
-    state, left out when the run has later steps), with ``run``, ``seed`` and ``keys`` kept.
-
-    The same window as :func:`ecosystem.experiments.compare.end_of_run`, for a sweep's runs.
-    """
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    pieces = []
-    for _, rows in frame.groupby("run", sort=False):
-        steps = np.unique(rows["step"].to_numpy())
-        counted = steps[steps >= 1] if (steps >= 1).any() else steps
-        kept = rows[rows["step"].isin(counted[-window:])]
-        means = kept.groupby(["scope", "metric"], sort=False)["value"].mean().reset_index()
-        first = rows.iloc[0]
-        constants = {key: first[key] for key in ["run", "seed", *keys]}
-        pieces.append(means.assign(**constants))
-    columns = ["run", "seed", *keys, "scope", "metric", "value"]
-    if not pieces:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
-    return pd.concat(pieces, ignore_index=True)[columns]
-
-
-def _outcome_title(scope: str, metric: str) -> str:
-    """``scope label: metric title``, e.g. ``whole web: synthetic share``."""
-    return f"{catalogue.scope_label(scope)}: {catalogue.metric_title(metric)}"
 
 
 def _categories(values: pd.Series) -> list[str]:

@@ -338,9 +338,7 @@ def _panel_title(panel: Panel, titles: Mapping[Panel, str] | None) -> str:
     (``whole web: income Gini``; the metric title alone for an empty scope)."""
     if titles and panel in titles:
         return titles[panel]
-    scope, metric = panel
-    name = catalogue.metric_title(metric)
-    return f"{catalogue.scope_label(scope)}: {name}" if scope else name
+    return catalogue.series_title(*panel)
 
 
 def _series(frame: pd.DataFrame, panels: Sequence[Panel], by: str) -> dict[Panel, pd.DataFrame]:
