@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -146,6 +145,7 @@ def main() -> None:
         start(store, plan)
     following = follow_runs(store, plan)
     results = [store.load(directory) for directory in st.session_state.get("shown", [])]
+    frame = seeds_frame(results) if results else None
     with header:
         for message in st.session_state.get("errors", []):
             st.error(message, icon="🛑")
@@ -153,8 +153,8 @@ def main() -> None:
             scenarios = [job.scenario for job in following]
             watch(lambda place: draw_progress(place, store, scenarios))
         if results:
-            show_header(results)
-    show_tabs(store, results)
+            show_header(results, frame)
+    show_tabs(store, results, frame)
     wait_for_watches()
 
 
@@ -300,6 +300,7 @@ def sidebar(store: RunStore, header) -> tuple[Plan | None, bool]:
         edits = []
         st.session_state.setdefault("edits", {})[form] = []
         edited = base
+    widgets = offered(edited)
     try:
         values = lever_widgets(edited, form)
     except ValueError as error:
@@ -308,7 +309,7 @@ def sidebar(store: RunStore, header) -> tuple[Plan | None, bool]:
     extra = bar.text_area(
         "Other settings",
         key=f"extra:{form}",
-        value="\n".join(edit for edit in edits if edit.split("=", 1)[0] not in offered(edited)),
+        value="\n".join(edit for edit in edits if edit.split("=", 1)[0] not in widgets),
         placeholder="section.key=value, one per line\ne.g. culture.topics=30",
         help="Any scenario field, as `ecosystem run --set` takes it (see the scenario reference "
         "in docs/scenarios.md).",
@@ -694,7 +695,14 @@ def draw_progress(place, store: RunStore, scenarios: list[Scenario]) -> bool:
     return False
 
 
-def show_header(results: list[RunResult]) -> None:
+def seeds_frame(results: list[RunResult]) -> pd.DataFrame:
+    """The series of every seed's run in one frame, with its ``seed``."""
+    return pd.concat(
+        [r.frame.assign(seed=r.manifest.get("seed")) for r in results], ignore_index=True
+    )
+
+
+def show_header(results: list[RunResult], frame: pd.DataFrame) -> None:
     """The run's name and its headline numbers (mean across seeds), coloured by better or
     worse for the web."""
     first = results[0]
@@ -705,7 +713,6 @@ def show_header(results: list[RunResult]) -> None:
         st.subheader(
             f"{first.manifest.get('scenario')} · seeds {seeds[0]}–{seeds[-1]} ({len(results)} runs)"
         )
-    frame = pd.concat([r.frame.assign(seed=r.manifest.get("seed")) for r in results])
     mean = frame.groupby(["step", "scope", "metric"], as_index=False)["value"].mean()
     numbers = headlines(mean)
     for column, number in zip(st.columns(max(len(numbers), 1)), numbers, strict=False):
@@ -721,18 +728,13 @@ def show_header(results: list[RunResult]) -> None:
 # --------------------------------------------------------------------- tabs
 
 
-def show_tabs(store: RunStore, results: list[RunResult]) -> None:
+def show_tabs(store: RunStore, results: list[RunResult], frame: pd.DataFrame | None) -> None:
     """The results tabs of the runs shown (those that apply to their mode)."""
     resolved = results[0].manifest.get("resolved_scenario", {}) if results else {}
     mode = resolved.get("mode", "ecosystem")
     names = tabs_for(mode, resolved.get("world", "vector"))
     names.insert(names.index("Compare") + 1, "Lever study")
     tabs = dict(zip(names, st.tabs(names, key="results_tab"), strict=True))
-    frame = None
-    if results:
-        frame = pd.concat(
-            [r.frame.assign(seed=r.manifest.get("seed")) for r in results], ignore_index=True
-        )
     for name in TABS:
         if name not in tabs:
             continue
@@ -757,7 +759,7 @@ def show_tabs(store: RunStore, results: list[RunResult]) -> None:
     with tabs["Uncertainty"]:
         uncertainty_tab()
     with tabs["Export"]:
-        export_tab(store, results) if results else nothing_yet()
+        export_tab(results, frame) if results and frame is not None else nothing_yet()
 
 
 def nothing_yet() -> None:
@@ -974,12 +976,13 @@ def compare_tab(store: RunStore, results: list[RunResult]) -> None:
             differing_settings(compared).set_index("setting"), width="stretch", hide_index=False
         )
     every = st.toggle("Every series, not only the key outcomes", key="compare_every")
-    table = effect_table(compared, base, every=every)
+    full = effect_table(compared, base, every=True)
+    table = full if every else full[full["key"]]
     if not table.empty:
         st.markdown("**Effect against the base**" if len(compared) > 1 else "**End of run**")
         st.dataframe(style_effects(table), width="stretch", hide_index=True)
     if len(compared) > 1 and not every:
-        clear_changes(compared, base, table)
+        clear_changes(full[~full["key"]])
     frame = pd.concat([arm.frame for arm in compared], ignore_index=True)
     scopes = list(pd.unique(frame["scope"]))
     scope = st.selectbox(
@@ -1006,13 +1009,10 @@ def compare_tab(store: RunStore, results: list[RunResult]) -> None:
         st.plotly_chart(figure, width="stretch", key="compare-figure")
 
 
-def clear_changes(compared: list[Arm], base: str, shown: pd.DataFrame) -> None:
+def clear_changes(others: pd.DataFrame) -> None:
     """The largest clear changes (p < 0.05) among the series that are not key outcomes: where
     a lever acts before the web shows it (a company's training data, say)."""
-    every = effect_table(compared, base, every=True)
-    keys = set(zip(shown["scope"], shown["metric"], strict=True))
-    other = np.array([key not in keys for key in zip(every["scope"], every["metric"], strict=True)])
-    clear = every[every["verdict"].isin(["better", "worse"]) & other]
+    clear = others[others["verdict"].isin(["better", "worse"])]
     clear = clear.loc[clear["Δ %"].abs().sort_values(ascending=False).index].head(6)
     if clear.empty:
         return
@@ -1215,10 +1215,7 @@ class ExportJob:
     def _work(self, results: list[RunResult]) -> None:
         try:
             if self.kind == "zip":
-                frame = pd.concat(
-                    [r.frame.assign(seed=r.manifest.get("seed")) for r in results],
-                    ignore_index=True,
-                )
+                frame = seeds_frame(results)
                 data = figures_zip(frame, results[0].manifest, progress=self._progress)
             else:
                 data = write_report(results[0].directory).page.read_bytes()
@@ -1231,7 +1228,7 @@ class ExportJob:
             self.error = error
 
 
-def export_tab(store: RunStore, results: list[RunResult]) -> None:
+def export_tab(results: list[RunResult], frame: pd.DataFrame) -> None:
     """Downloads that do not reload the page: the series of every seed, the manifests, and a
     figures zip and a report built in the background."""
     first = results[0]
@@ -1239,9 +1236,6 @@ def export_tab(store: RunStore, results: list[RunResult]) -> None:
     seeds = [r.manifest.get("seed") for r in results]
     stem = f"{manifest.get('scenario')}-s{seeds[0]}" + (
         f"-{len(seeds)}seeds" if len(seeds) > 1 else ""
-    )
-    frame = pd.concat(
-        [r.frame.assign(seed=r.manifest.get("seed")) for r in results], ignore_index=True
     )
     st.markdown(
         f"The tidy time series has one row per seed, step, scope and metric "

@@ -167,20 +167,20 @@ def verdict(difference: float, p_value: float, direction: str, seeds: int) -> st
 def effect_table(
     arms: Sequence[Arm], base: str, *, window: int = DEFAULT_WINDOW, every: bool = False
 ) -> pd.DataFrame:
-    """Per key outcome (every series with ``every``) and arm other than ``base``: the base's
-    and the arm's end-of-run mean with 95% t-interval across seeds, the change ``Δ``, the
-    change in % of the base, Welch's ``p`` and the verdict for the web; with a single arm, its
-    own intervals."""
+    """Per key outcome (then every other series, with ``every``; ``key`` says which) and arm
+    other than ``base``: the base's and the arm's end-of-run mean with 95% t-interval across
+    seeds, the change ``Δ``, the change in % of the base, Welch's ``p`` and the verdict for the
+    web; with a single arm, its own intervals."""
     by_name = {arm.name: arm for arm in arms}
     if base not in by_name:
         raise ValueError(f"base run {base!r} is not one of {', '.join(by_name)}")
     order = [base, *(name for name in by_name if name != base)]
     frame = pd.concat([by_name[name].frame for name in order], ignore_index=True)
     end = end_of_run(frame, window)
+    keys = key_metrics(frame)
+    metrics = keys
     if every:
-        metrics = list(dict.fromkeys(zip(end["scope"], end["metric"], strict=True)))
-    else:
-        metrics = key_metrics(frame)
+        metrics = list(dict.fromkeys([*keys, *zip(end["scope"], end["metric"], strict=True)]))
     stats = compare_metrics(end, order, metrics)
     rows = []
     base_rows = stats[stats["scenario"] == base].set_index(["scope", "metric"])
@@ -209,6 +209,7 @@ def effect_table(
                     "Δ %": percent,
                     "p": float(row.p_value),
                     "seeds": seeds,
+                    "key": (row.scope, row.metric) in keys,
                     "better": direction,
                     "verdict": verdict(difference, float(row.p_value), direction, seeds),
                 }
